@@ -1,0 +1,207 @@
+"""CaseStore: cases and their append-only history in CasesTable (DynamoDB, single table).
+
+Layout (template.yaml declares the keys and indexes):
+
+| item          | pk            | sk                          | notes                                    |
+|---------------|---------------|-----------------------------|------------------------------------------|
+| case          | CASE#<id>     | CASE                        | ``doc`` holds the Case JSON; ``version`` |
+| history event | CASE#<id>     | EVENT#<version:08d>#<at>    | written once, never updated              |
+
+GSI ``ByQueueStatus``: gsi1pk ``QUEUE#<queue>#<status>``, gsi1sk ``<priority>#<sla due>#<created>``,
+so a query in ascending order lists the most urgent first. GSI ``ByCreated``: gsi2pk
+``LABEL#<label>``, gsi2sk ``<created>#<id>``, listed descending for newest first.
+Every state change writes the case (conditional on its version) and its event in one transaction,
+so history and state never disagree and a stale writer is refused.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from moderato.models import Case, CaseEvent
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+NO_DUE_DATE = "9999-12-31T23:59:59Z"
+
+
+class StaleCaseVersion(Exception):
+    """The case changed since the caller read it (optimistic concurrency)."""
+
+
+class CaseNotFound(Exception):
+    pass
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def case_key(case_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"CASE#{case_id}"}, "sk": {"S": "CASE"}}
+
+
+def _case_item(case: Case, expires_at: datetime | None, routed_at: str | None) -> dict[str, Any]:
+    queue = case.queue or "NONE"
+    item: dict[str, Any] = {
+        "pk": f"CASE#{case.case_id}",
+        "sk": "CASE",
+        "gsi1pk": f"QUEUE#{queue}#{case.status.value}",
+        "gsi1sk": f"{case.priority}#{_iso(case.sla_due_at) or NO_DUE_DATE}#{_iso(case.created_at)}",
+        "gsi2pk": f"LABEL#{case.label.value}",
+        "gsi2sk": f"{_iso(case.created_at)}#{case.case_id}",
+        "case_id": case.case_id,
+        "label": case.label.value,
+        "queue": queue,
+        "status": case.status.value,
+        "priority": case.priority,
+        "version": case.version,
+        "platform": case.post.platform.value,
+        "created_at": _iso(case.created_at),
+        "updated_at": _iso(case.updated_at),
+        "doc": case.model_dump_json(),
+    }
+    optional = {
+        "brand": case.post.brand,
+        "author_id": case.post.author.id,
+        "sla_due_at": _iso(case.sla_due_at),
+        "claimed_by": case.claimed_by,
+        "routed_at": routed_at,
+        "expires_at": int(expires_at.timestamp()) if expires_at else None,
+    }
+    item.update({key: value for key, value in optional.items() if value is not None})
+    return {key: _serializer.serialize(value) for key, value in item.items()}
+
+
+def _event_item(event: CaseEvent, expires_at: datetime | None) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "pk": f"CASE#{event.case_id}",
+        "sk": f"EVENT#{event.version:08d}#{_iso(event.at)}",
+        "action": event.action,
+        "actor": event.actor,
+        "doc": event.model_dump_json(),
+    }
+    if expires_at:
+        item["expires_at"] = int(expires_at.timestamp())
+    return {key: _serializer.serialize(value) for key, value in item.items()}
+
+
+def _plain(item: dict[str, Any]) -> dict[str, Any]:
+    return {key: _deserializer.deserialize(value) for key, value in item.items()}
+
+
+class CaseStore:
+    def __init__(self, table_name: str, dynamodb: Any) -> None:
+        self._table = table_name
+        self._db = dynamodb
+
+    def create(self, case: Case, event: CaseEvent, expires_at: datetime | None = None) -> tuple[Case, bool, bool]:
+        """Write a new case and its first event. Returns (stored case, created now, already routed).
+
+        A redelivered post finds its case already there: nothing is overwritten, and the caller
+        learns whether routing finished last time (it may have failed between the write and the send).
+        """
+        try:
+            self._db.transact_write_items(TransactItems=[
+                {"Put": {"TableName": self._table, "Item": _case_item(case, expires_at, None),
+                         "ConditionExpression": "attribute_not_exists(pk)"}},
+                {"Put": {"TableName": self._table, "Item": _event_item(event, expires_at),
+                         "ConditionExpression": "attribute_not_exists(pk)"}},
+            ])
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            existing = self._get_item(case.case_id)
+            if existing is None:
+                raise
+            return Case.model_validate_json(existing["doc"]), False, "routed_at" in existing
+        return case, True, False
+
+    def mark_routed(self, case_id: str, at: datetime) -> None:
+        self._db.update_item(
+            TableName=self._table,
+            Key=case_key(case_id),
+            UpdateExpression="SET routed_at = :at",
+            ExpressionAttributeValues={":at": {"S": _iso(at)}},
+        )
+
+    def save(self, case: Case, event: CaseEvent, expected_version: int) -> Case:
+        """Write a changed case and the event that changed it, refusing a stale version."""
+        existing = self._get_item(case.case_id)
+        if existing is None:
+            raise CaseNotFound(case.case_id)
+        expires = datetime.fromtimestamp(int(existing["expires_at"])) if "expires_at" in existing else None
+        case_item = _case_item(case, expires, existing.get("routed_at"))
+        try:
+            self._db.transact_write_items(TransactItems=[
+                {"Put": {"TableName": self._table, "Item": case_item,
+                         "ConditionExpression": "#v = :expected",
+                         "ExpressionAttributeNames": {"#v": "version"},
+                         "ExpressionAttributeValues": {":expected": {"N": str(expected_version)}}}},
+                {"Put": {"TableName": self._table, "Item": _event_item(event, expires),
+                         "ConditionExpression": "attribute_not_exists(pk)"}},
+            ])
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "TransactionCanceledException":
+                raise StaleCaseVersion(f"case {case.case_id} is no longer at version {expected_version}") from error
+            raise
+        return case
+
+    def get(self, case_id: str) -> Case | None:
+        item = self._get_item(case_id)
+        return Case.model_validate_json(item["doc"]) if item else None
+
+    def history(self, case_id: str) -> list[CaseEvent]:
+        events: list[CaseEvent] = []
+        for item in self._query(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues={":pk": {"S": f"CASE#{case_id}"}, ":prefix": {"S": "EVENT#"}},
+        ):
+            events.append(CaseEvent.model_validate_json(item["doc"]))
+        return events
+
+    def list_queue(self, queue: str, status: str, limit: int = 50,
+                   cursor: dict[str, Any] | None = None) -> tuple[list[Case], dict[str, Any] | None]:
+        """Cases in one queue and status, most urgent first (priority, then SLA due time)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": "ByQueueStatus",
+            "KeyConditionExpression": "gsi1pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": f"QUEUE#{queue}#{status}"}},
+            "ScanIndexForward": True,
+            "Limit": limit,
+        }
+        if cursor:
+            kwargs["ExclusiveStartKey"] = cursor
+        response = self._db.query(**kwargs)
+        cases = [Case.model_validate_json(_plain(item)["doc"]) for item in response.get("Items", [])]
+        return cases, response.get("LastEvaluatedKey")
+
+    def all_cases(self) -> Iterable[Case]:
+        """Every case (a scan: for the local demo summary and operator tools, not for hot paths)."""
+        paginator = self._db.get_paginator("scan")
+        for page in paginator.paginate(TableName=self._table, FilterExpression="sk = :sk",
+                                       ExpressionAttributeValues={":sk": {"S": "CASE"}}):
+            for item in page.get("Items", []):
+                yield Case.model_validate_json(_plain(item)["doc"])
+
+    def _get_item(self, case_id: str) -> dict[str, Any] | None:
+        response = self._db.get_item(TableName=self._table, Key=case_key(case_id), ConsistentRead=True)
+        item = response.get("Item")
+        return _plain(item) if item else None
+
+    def _query(self, **kwargs: Any) -> Iterable[dict[str, Any]]:
+        paginator = self._db.get_paginator("query")
+        for page in paginator.paginate(TableName=self._table, **kwargs):
+            for item in page.get("Items", []):
+                yield _plain(item)
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, default=str)

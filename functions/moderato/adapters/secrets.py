@@ -1,0 +1,27 @@
+"""Webhook-verification secrets from Secrets Manager, through Powertools parameters with caching."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities import parameters
+from botocore.exceptions import BotoCoreError, ClientError
+
+from moderato.platforms.base import SecretsUnavailable
+
+
+class WebhookSecrets:
+    """``{"meta": {"app_secret": ..., "verify_token": ...}, "x": {"consumer_secret": ...}, ...}``."""
+
+    def __init__(self, secret_id: str, max_age_seconds: int = 300) -> None:
+        self._secret_id = secret_id
+        self._max_age = max_age_seconds
+
+    def for_platform(self, platform: str) -> dict[str, Any]:
+        try:
+            secrets = parameters.get_secret(self._secret_id, transform="json", max_age=self._max_age)
+        except (parameters.exceptions.GetParameterError, parameters.exceptions.TransformParameterError,
+                ClientError, BotoCoreError) as error:
+            raise SecretsUnavailable("webhook secrets are unavailable; retry later") from error
+        value = secrets.get(platform) if isinstance(secrets, dict) else None
+        return value if isinstance(value, dict) else {}

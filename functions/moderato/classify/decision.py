@@ -1,0 +1,65 @@
+"""From calibrated scores and rule hits to a label: the policy the product promises.
+
+- Crisis outranks everything: a moderate crisis score is enough, a lower one when a crisis rule fired.
+- Complaint-as-spam must be the rarest error: spam needs a high score AND a clear margin over the
+  other labels; when the author speaks of her own order (a complaint marker) it needs a near-certain
+  score; a crisis marker forbids spam altogether and the post is reviewed as crisis.
+- Otherwise the most likely of complaint and normal wins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from moderato.classify.model import Policy
+from moderato.classify.rules import RuleHit
+from moderato.models import Label
+from moderato.reasons import define
+
+SPAM_VETOED = define(
+    "decision.spam_vetoed",
+    "Looked like spam, but it speaks of the author's own order or carries crisis markers: kept out of spam.",
+)
+SPAM_UNSURE = define(
+    "decision.spam_unsure",
+    "Spam was the most likely label but not by a safe margin: sent to the next most likely label.",
+)
+CRISIS_BY_MARKER = define(
+    "decision.crisis_marker",
+    "A crisis rule matched and the model gives crisis a real chance: reviewed as crisis.",
+)
+BRAND_CRISIS = define("decision.brand_crisis", "The brand configured a matching term as crisis.")
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    label: Label
+    notes: tuple[str, ...] = ()
+
+
+def decide(scores: dict[str, float], hits: list[RuleHit], policy: Policy) -> Decision:
+    p_crisis = scores["crisis"]
+    p_spam = scores["spam"]
+    crisis_marker = any(h.label == Label.CRISIS for h in hits)
+    brand_crisis = any(h.label == Label.CRISIS and h.code.startswith("rule.brand.") for h in hits)
+    own_issue = any(h.veto_spam and h.label != Label.CRISIS for h in hits)
+
+    if brand_crisis:
+        return Decision(Label.CRISIS, (BRAND_CRISIS,))
+    if p_crisis >= policy.crisis_min:
+        return Decision(Label.CRISIS)
+    if crisis_marker and p_crisis >= policy.crisis_with_marker_min:
+        return Decision(Label.CRISIS, (CRISIS_BY_MARKER,))
+
+    others = max(scores["complaint"], scores["normal"], p_crisis)
+    spam_wanted = p_spam >= others
+    if spam_wanted:
+        if crisis_marker:
+            return Decision(Label.CRISIS, (SPAM_VETOED,))
+        threshold = policy.spam_with_complaint_marker_min if own_issue else policy.spam_min
+        if p_spam >= threshold and p_spam - others >= policy.spam_margin:
+            return Decision(Label.SPAM)
+        note = SPAM_VETOED if own_issue else SPAM_UNSURE
+        fallback = Label.COMPLAINT if scores["complaint"] >= scores["normal"] or own_issue else Label.NORMAL
+        return Decision(fallback, (note,))
+    return Decision(Label.COMPLAINT if scores["complaint"] >= scores["normal"] else Label.NORMAL)

@@ -1,0 +1,104 @@
+"""Configuration from the environment, parsed once and validated at start.
+
+A missing variable fails loudly when the function starts, not halfway through a batch. The names
+match template.yaml; defaults are the SLAs of ARCHITECTURE.md so tests need set only what they use.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field, ValidationError
+
+_DEFAULT_BRANDS_FILE = Path(__file__).parent / "config" / "brands.json"
+
+
+class ConfigurationError(RuntimeError):
+    pass
+
+
+class SlaPolicy(BaseModel):
+    complaint_ack_minutes: int = Field(default=60, ge=1)
+    complaint_resolve_minutes: int = Field(default=1440, ge=1)
+    crisis_ack_minutes: int = Field(default=15, ge=1)
+    spam_review_minutes: int = Field(default=1440, ge=1)
+    normal_retention_days: int = Field(default=30, ge=1)
+
+
+class BrandAccount(BaseModel):
+    brand: str
+    platform: str
+    handles: list[str] = Field(default_factory=list)
+    domains: list[str] = Field(default_factory=list)
+
+
+class WebhookSettings(BaseModel):
+    ingest_queue_url: str
+    delivery_bucket_name: str
+    webhook_secret_id: str
+    max_body_bytes: int = Field(default=1_048_576, ge=1)
+    claim_check_threshold_bytes: int = Field(default=200_000, ge=1)
+    secrets_max_age_seconds: int = Field(default=300, ge=0)
+
+
+class TriageSettings(BaseModel):
+    cases_table_name: str
+    idempotency_table_name: str
+    spam_queue_url: str
+    complaint_queue_url: str
+    crisis_queue_url: str
+    alerts_topic_arn: str
+    delivery_bucket_name: str
+    signals_table_name: str | None = None
+    idempotency_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=36 * 3600)
+    sla: SlaPolicy = Field(default_factory=SlaPolicy)
+    brand_accounts: dict[str, BrandAccount] = Field(default_factory=dict)
+
+    @property
+    def brands_by_account(self) -> dict[str, str]:
+        return {account_id: account.brand for account_id, account in self.brand_accounts.items()}
+
+
+def _env(names: list[str]) -> dict[str, str]:
+    return {name.lower(): os.environ[name] for name in names if os.environ.get(name) not in (None, "")}
+
+
+def load_brand_accounts(path: str | None = None) -> dict[str, BrandAccount]:
+    """Brand accounts (account id -> brand), from MODERATO_BRANDS_FILE or the bundled file."""
+    source = Path(path or os.environ.get("MODERATO_BRANDS_FILE") or _DEFAULT_BRANDS_FILE)
+    try:
+        raw = json.loads(source.read_text(encoding="utf-8"))
+        return {key: BrandAccount.model_validate(value) for key, value in raw.get("accounts", {}).items()}
+    except (OSError, ValueError, ValidationError) as error:
+        raise ConfigurationError(f"cannot load brand accounts from {source}: {error}") from error
+
+
+@lru_cache(maxsize=1)
+def webhook_settings() -> WebhookSettings:
+    names = ["INGEST_QUEUE_URL", "DELIVERY_BUCKET_NAME", "WEBHOOK_SECRET_ID", "MAX_BODY_BYTES",
+             "CLAIM_CHECK_THRESHOLD_BYTES", "SECRETS_MAX_AGE_SECONDS"]
+    try:
+        return WebhookSettings.model_validate(_env(names))
+    except ValidationError as error:
+        raise ConfigurationError(f"webhook function misconfigured: {error}") from error
+
+
+@lru_cache(maxsize=1)
+def triage_settings() -> TriageSettings:
+    names = ["CASES_TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", "SPAM_QUEUE_URL", "COMPLAINT_QUEUE_URL",
+             "CRISIS_QUEUE_URL", "ALERTS_TOPIC_ARN", "DELIVERY_BUCKET_NAME", "SIGNALS_TABLE_NAME",
+             "IDEMPOTENCY_TTL_SECONDS"]
+    sla_names = ["COMPLAINT_ACK_SLA_MINUTES", "COMPLAINT_RESOLVE_SLA_MINUTES", "CRISIS_ACK_SLA_MINUTES",
+                 "SPAM_REVIEW_SLA_MINUTES", "NORMAL_RETENTION_DAYS"]
+    sla = {
+        key.replace("_sla", ""): value for key, value in _env(sla_names).items()
+    }
+    try:
+        return TriageSettings.model_validate(
+            {**_env(names), "sla": SlaPolicy.model_validate(sla), "brand_accounts": load_brand_accounts()}
+        )
+    except ValidationError as error:
+        raise ConfigurationError(f"triage function misconfigured: {error}") from error

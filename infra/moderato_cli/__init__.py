@@ -1,0 +1,1 @@
+"""The operator CLI ``moderato``: local stack, replay, classification and review from a terminal."""

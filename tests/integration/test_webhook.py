@@ -1,0 +1,131 @@
+"""The webhook handler against moto: handshakes, signatures, every bad input, the enqueue."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from moderato.models import Delivery
+from moderato.platforms.x import crc_response_token
+
+from tests.integration.conftest import AwsEnv, FakeContext, load_handler
+from tests.support import LOCAL_SECRETS, api_event, encode, meta_comment, signed_headers, x_tweet
+
+
+def call(method: str, path: str, body: bytes = b"", headers: dict | None = None, query: dict | None = None,
+         context: FakeContext | None = None) -> dict:
+    webhook = load_handler("webhook")
+    return webhook.lambda_handler(api_event(method, path, body, headers, query), context or FakeContext())
+
+
+def test_meta_handshake_echoes_the_challenge(aws: AwsEnv) -> None:
+    response = call("GET", "/webhooks/meta", query={
+        "hub.mode": "subscribe", "hub.verify_token": LOCAL_SECRETS["meta"]["verify_token"],
+        "hub.challenge": "1158201444"})
+    assert response["statusCode"] == 200
+    assert response["body"] == "1158201444"
+    assert response["headers"]["Content-Type"].startswith("text/plain")
+
+
+def test_meta_handshake_with_wrong_token_is_forbidden(aws: AwsEnv) -> None:
+    response = call("GET", "/webhooks/meta", query={
+        "hub.mode": "subscribe", "hub.verify_token": "guess", "hub.challenge": "1158201444"})
+    assert response["statusCode"] == 403
+    assert "1158201444" not in response["body"]
+
+
+def test_x_crc_answer_is_the_hmac_of_the_token(aws: AwsEnv) -> None:
+    response = call("GET", "/webhooks/x", query={"crc_token": "challenge-123"})
+    assert response["statusCode"] == 200
+    expected = crc_response_token(LOCAL_SECRETS["x"]["consumer_secret"], "challenge-123")
+    assert json.loads(response["body"]) == {"response_token": expected}
+
+
+def test_signed_meta_comment_is_enqueued_byte_for_byte(aws: AwsEnv) -> None:
+    body = encode(meta_comment("Ma commande n'est jamais arrivée ❤"))
+    response = call("POST", "/webhooks/meta", body, signed_headers("meta", body))
+    assert response["statusCode"] == 200
+    [message] = aws.messages("INGEST_QUEUE_URL")
+    delivery = Delivery.model_validate_json(message["Body"])
+    assert delivery.platform == "meta"
+    assert delivery.body is not None and delivery.body.encode() == body
+    assert delivery.request_id
+    assert message["MessageAttributes"]["platform"]["StringValue"] == "meta"
+
+
+@pytest.mark.parametrize(("headers", "reason"), [
+    ({}, "missing"),
+    ({"X-Hub-Signature-256": "sha1=abc"}, "malformed"),
+    ({"X-Hub-Signature-256": "sha256=zz"}, "malformed"),
+    ({"X-Hub-Signature-256": "sha256=" + "0" * 64}, "does not match"),
+])
+def test_bad_meta_signatures_get_401_and_store_nothing(aws: AwsEnv, headers: dict, reason: str) -> None:
+    body = encode(meta_comment("hello"))
+    response = call("POST", "/webhooks/meta", body, headers)
+    assert response["statusCode"] == 401
+    assert reason in json.loads(response["body"])["message"]
+    assert aws.messages("INGEST_QUEUE_URL") == []
+
+
+def test_x_signature_from_another_secret_gets_401(aws: AwsEnv) -> None:
+    body = encode(x_tweet("@Floralys where is my order"))
+    forged = signed_headers("x", body, {"x": {"consumer_secret": "not-the-secret"}})
+    response = call("POST", "/webhooks/x", body, forged)
+    assert response["statusCode"] == 401
+    assert aws.messages("INGEST_QUEUE_URL") == []
+
+
+def test_unknown_platform_gets_404(aws: AwsEnv) -> None:
+    response = call("POST", "/webhooks/myspace", b"{}", {})
+    assert response["statusCode"] == 404
+    assert "myspace" in json.loads(response["body"])["message"]
+    assert aws.messages("INGEST_QUEUE_URL") == []
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    (b"not json at all", "not valid JSON"),
+    (b'{"object": "user", "entry": []}', "expected a Meta webhook object"),
+    (b'{"object": "page", "entry": "nope"}', "'entry'"),
+])
+def test_signed_garbage_gets_400_after_the_signature_check(aws: AwsEnv, body: bytes, message: str) -> None:
+    response = call("POST", "/webhooks/meta", body, signed_headers("meta", body))
+    assert response["statusCode"] == 400
+    assert message in json.loads(response["body"])["message"]
+    assert aws.messages("INGEST_QUEUE_URL") == []
+
+
+def test_body_over_the_limit_gets_413(aws: AwsEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAX_BODY_BYTES", "1000")
+    body = encode(meta_comment("x" * 2000))
+    response = call("POST", "/webhooks/meta", body, signed_headers("meta", body))
+    assert response["statusCode"] == 413
+    assert aws.messages("INGEST_QUEUE_URL") == []
+
+
+def test_large_delivery_is_claim_checked_to_s3(aws: AwsEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLAIM_CHECK_THRESHOLD_BYTES", "500")
+    body = encode(meta_comment("long " * 300))
+    assert call("POST", "/webhooks/meta", body, signed_headers("meta", body))["statusCode"] == 200
+    [message] = aws.messages("INGEST_QUEUE_URL")
+    delivery = Delivery.model_validate_json(message["Body"])
+    assert delivery.body is None and delivery.body_s3_key
+    stored = aws.client("s3").get_object(Bucket=aws.env["DELIVERY_BUCKET_NAME"], Key=delivery.body_s3_key)
+    assert stored["Body"].read() == body
+
+
+def test_queue_unavailable_gets_503_so_the_platform_retries(aws: AwsEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    aws.client("sqs").delete_queue(QueueUrl=aws.env["INGEST_QUEUE_URL"])
+    body = encode(meta_comment("hello"))
+    response = call("POST", "/webhooks/meta", body, signed_headers("meta", body))
+    assert response["statusCode"] == 503
+    assert "retry" in json.loads(response["body"])["message"]
+
+
+def test_base64_encoded_bodies_are_verified_on_their_bytes(aws: AwsEnv) -> None:
+    import base64
+
+    body = encode(meta_comment("Livraison reçue, merci"))
+    event = api_event("POST", "/webhooks/meta", body, signed_headers("meta", body))
+    event["body"], event["isBase64Encoded"] = base64.b64encode(body).decode(), True
+    response = load_handler("webhook").lambda_handler(event, FakeContext())
+    assert response["statusCode"] == 200

@@ -1,0 +1,113 @@
+"""TriageService with in-memory fakes: routing, SLAs, and exactly-once routing across failures."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from moderato.cases import case_message
+from moderato.models import Author, Case, CaseEvent, Label, Platform, Post, PostKind, Verdict
+from moderato.reasons import EMPTY_TEXT, reason
+from moderato.routing import route
+from moderato.settings import SlaPolicy
+from moderato.triage_service import TriageService
+
+from tests.support import assert_case_message
+
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+
+
+class MemoryCases:
+    def __init__(self) -> None:
+        self.cases: dict[str, tuple[Case, bool]] = {}
+        self.events: list[CaseEvent] = []
+
+    def create(self, case: Case, event: CaseEvent, expires_at: datetime | None = None) -> tuple[Case, bool, bool]:
+        if case.case_id in self.cases:
+            stored, routed = self.cases[case.case_id]
+            return stored, False, routed
+        self.cases[case.case_id] = (case, False)
+        self.events.append(event)
+        return case, True, False
+
+    def mark_routed(self, case_id: str, at: datetime) -> None:
+        self.cases[case_id] = (self.cases[case_id][0], True)
+
+
+class FlakyQueues:
+    def __init__(self, failures: int = 0) -> None:
+        self.sent: list[Case] = []
+        self.failures = failures
+
+    def send(self, case: Case) -> str:
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("SQS unavailable")
+        self.sent.append(case)
+        return "m"
+
+
+class Alerts:
+    def __init__(self) -> None:
+        self.published: list[Case] = []
+
+    def publish_crisis(self, case: Case) -> str:
+        self.published.append(case)
+        return "a"
+
+
+def post(text: str = "hello", key: str = "facebook:1:add") -> Post:
+    return Post(platform=Platform.FACEBOOK, kind=PostKind.COMMENT, post_id="1", account_id="page",
+                author=Author(id="a", name="Jeanne", followers=10), text=text, created_at=NOW, dedup_key=key)
+
+
+def fixed(label: Label):
+    return lambda _post: Verdict(label=label, scores={lbl.value: float(lbl == label) for lbl in Label},
+                                 reasons=[reason(EMPTY_TEXT)], model="fixed")
+
+
+def service(label: Label, queues: FlakyQueues | None = None) -> tuple[TriageService, MemoryCases, FlakyQueues, Alerts]:
+    cases, sent, alerts = MemoryCases(), queues or FlakyQueues(), Alerts()
+    return TriageService(cases, sent, alerts, fixed(label), SlaPolicy(), clock=lambda: NOW), cases, sent, alerts
+
+
+@pytest.mark.parametrize(("label", "queue", "priority", "sla_minutes"), [
+    (Label.CRISIS, "CrisisQueue", 1, 15), (Label.COMPLAINT, "ComplaintQueue", 2, 60),
+    (Label.SPAM, "SpamQueue", 3, 1440), (Label.NORMAL, None, 4, None)])
+def test_each_label_goes_to_its_queue_with_its_sla(label: Label, queue: str | None, priority: int,
+                                                   sla_minutes: int | None) -> None:
+    triage, cases, sent, alerts = service(label)
+    outcome = triage.triage(post())
+    assert outcome.created and outcome.case.queue == queue and outcome.case.priority == priority
+    expected_due = NOW + timedelta(minutes=sla_minutes) if sla_minutes else None
+    assert outcome.case.sla_due_at == expected_due
+    assert len(sent.sent) == (0 if queue is None else 1)
+    assert len(alerts.published) == (1 if label == Label.CRISIS else 0)
+    assert [e.action for e in cases.events] == ["triaged"]
+
+
+def test_a_redelivery_is_not_routed_twice() -> None:
+    triage, _cases, sent, alerts = service(Label.CRISIS)
+    triage.triage(post())
+    again = triage.triage(post())
+    assert not again.created and len(sent.sent) == 1 and len(alerts.published) == 1
+
+
+def test_a_crash_between_write_and_send_is_completed_on_retry() -> None:
+    triage, _cases, sent, _alerts = service(Label.COMPLAINT, FlakyQueues(failures=1))
+    with pytest.raises(ConnectionError):
+        triage.triage(post())
+    outcome = triage.triage(post())  # SQS redelivers the record
+    assert not outcome.created and len(sent.sent) == 1
+
+
+def test_case_message_matches_the_public_schema() -> None:
+    triage, *_ = service(Label.SPAM)
+    message = case_message(triage.triage(post("Gagnez 500€ sur Telegram")).case)
+    assert_case_message(message)
+    assert message["schema"] == "moderato.case/v1" and message["post"]["text"] == "Gagnez 500€ sur Telegram"
+
+
+def test_normal_cases_expire_and_queued_cases_do_not() -> None:
+    assert route(Label.NORMAL, NOW, SlaPolicy(normal_retention_days=7)).expires_at == NOW + timedelta(days=7)
+    assert route(Label.COMPLAINT, NOW, SlaPolicy()).expires_at is None
