@@ -26,11 +26,13 @@ from moderato.adapters.aws import client
 from moderato.adapters.case_queues import AlertPublisher, CaseQueues
 from moderato.adapters.case_store import CaseStore
 from moderato.adapters.ingest_queue import DeliveryStore
+from moderato.adapters.signal_store import DynamoSignalStore
 from moderato.classify import classify
 from moderato.models import Delivery, Label, Post
 from moderato.platforms import get_platform
 from moderato.platforms.base import DeliveryContext, UnparseableDelivery, WebhookError
 from moderato.settings import triage_settings
+from moderato.signals import SignalEngine, signals_config
 from moderato.triage_service import TriageService
 
 logger = Logger()
@@ -40,6 +42,11 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 _settings = triage_settings()
 _deliveries = DeliveryStore(_settings.delivery_bucket_name, client("s3"))
+_alerts = AlertPublisher(_settings.alerts_topic_arn, client("sns"))
+# Without a signals table (a minimal deployment), triage is the classifier alone.
+_signals = (SignalEngine(DynamoSignalStore(_settings.signals_table_name, client("dynamodb")), signals_config(),
+                         _settings.brand_accounts)
+            if _settings.signals_table_name else None)
 _service = TriageService(
     cases=CaseStore(_settings.cases_table_name, client("dynamodb")),
     queues=CaseQueues(
@@ -47,9 +54,11 @@ _service = TriageService(
          "CrisisQueue": _settings.crisis_queue_url},
         client("sqs"),
     ),
-    alerts=AlertPublisher(_settings.alerts_topic_arn, client("sns")),
+    alerts=_alerts,
     classify=classify,
     sla=_settings.sla,
+    signals=_signals,
+    waves=_alerts,
 )
 _idempotency = IdempotencyConfig(
     event_key_jmespath="dedup_key",
@@ -69,8 +78,17 @@ def triage_post(post: dict[str, Any]) -> dict[str, Any]:
         metric.add_dimension(name="platform", value=case.post.platform.value)
     if case.label == Label.CRISIS and outcome.created:
         metrics.add_metric(name="CrisisCases", unit=MetricUnit.Count, value=1)
+    if case.label == Label.COMPLAINT and outcome.created:
+        # Service dimension only: the ComplaintVolumeAlarm's anomaly band watches this one series.
+        metrics.add_metric(name="ComplaintCases", unit=MetricUnit.Count, value=1)
+    if outcome.wave_alert is not None:
+        metrics.add_metric(name="WaveAlerts", unit=MetricUnit.Count, value=1)
+        logger.warning("complaint wave: one alert published", extra=outcome.wave_alert.message())
+    if outcome.relabelled:
+        metrics.add_metric(name="CasesRelabelledBySignals", unit=MetricUnit.Count, value=len(outcome.relabelled))
     logger.info("post triaged", extra={"case_id": case.case_id, "label": case.label.value, "queue": case.queue,
-                                       "reasons": [r.code for r in case.reasons], "new_case": outcome.created})
+                                       "reasons": [r.code for r in case.reasons], "new_case": outcome.created,
+                                       "relabelled": outcome.relabelled})
     return {"case_id": case.case_id, "label": case.label.value, "queue": case.queue}
 
 

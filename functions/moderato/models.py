@@ -103,6 +103,75 @@ class CaseStatus(StrEnum):
     CLOSED = "closed"
 
 
+class ActionKind(StrEnum):
+    """What Moderato may do on a platform. There is deliberately no DELETE: nothing is ever deleted."""
+
+    HIDE = "hide"
+    UNHIDE = "unhide"
+    REPLY = "reply"
+    BAN = "ban"
+
+
+class ActionStatus(StrEnum):
+    REQUESTED = "requested"
+    DONE = "done"
+    DRY_RUN = "dry_run"
+    FAILED = "failed"  # the last attempt failed; SQS retries with backoff, then ActionsDLQ
+    REFUSED = "refused"  # the re-check at execution time said no: a decision, never retried
+
+
+class ActionRecord(BaseModel):
+    """A platform action a reviewer asked for, and how its execution went (the actions function's ledger)."""
+
+    action_id: str
+    kind: ActionKind
+    requested_by: str
+    requested_at: datetime
+    status: ActionStatus = ActionStatus.REQUESTED
+    proposal_id: str | None = Field(default=None, description="The approved ban proposal (bans only).")
+    text: str | None = Field(default=None, description="The reply text (replies only).")
+    attempts: int = 0
+    last_error: str | None = None
+    completed_at: datetime | None = None
+
+
+class ProposalStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    EXECUTED = "executed"
+
+
+class BanProposal(BaseModel):
+    """A ban proposed by one reviewer; it takes effect only once a *different* approver approves it."""
+
+    proposal_id: str
+    target_author_id: str
+    target_author_name: str | None = None
+    platform: Platform
+    account_id: str
+    proposed_by: str
+    proposed_at: datetime
+    reason: str
+    status: ProposalStatus = ProposalStatus.PENDING
+    decided_by: str | None = None
+    decided_by_groups: list[str] = Field(default_factory=list)
+    decided_at: datetime | None = None
+    decision_reason: str | None = None
+
+
+class Promise(BaseModel):
+    """What a reviewer told the customer would be done, by when; and, on resolution, whether it was kept."""
+
+    text: str
+    due_at: datetime
+    made_by: str
+    made_at: datetime
+    resolved_at: datetime | None = None
+    kept: bool | None = None
+    outcome: str | None = None
+
+
 class Case(BaseModel):
     """The state of record for one post: its verdict, where it went, and what people did about it."""
 
@@ -122,6 +191,12 @@ class Case(BaseModel):
     post: Post
     claimed_by: str | None = None
     extra: dict[str, Any] = Field(default_factory=dict)
+    # Review state (issue 4); optional so cases written before it still load.
+    hidden: bool = Field(default=False, description="Hidden on the platform by an approved action.")
+    relabel_reason: str | None = Field(default=None, description="Why a reviewer last changed the label.")
+    promise: Promise | None = None
+    ban_proposals: list[BanProposal] = Field(default_factory=list)
+    actions: list[ActionRecord] = Field(default_factory=list)
 
 
 class CaseEvent(BaseModel):

@@ -42,23 +42,29 @@ def expected_case_ids(rows: list[dict[str, Any]]) -> list[str | None]:
     return ids
 
 
+def _short_reasons(case: Case) -> str:
+    # Model-score reasons are on every case; the rule and signal reasons say more, so they come first.
+    codes = [r.code for r in case.reasons if not r.code.startswith("model.")] or [r.code for r in case.reasons]
+    return ", ".join(codes[:2]) + (f" +{len(codes) - 2}" if len(codes) > 2 else "")
+
+
 def summary_table(rows: list[dict[str, Any]], cases: list[Case | None]) -> Table:
-    table = Table(title="Where each demo post went", show_lines=False, expand=True)
-    for column, options in (("#", {"justify": "right", "width": 3}), ("platform", {"width": 9}),
-                            ("post", {"ratio": 3}), ("label", {"width": 9}), ("queue", {"width": 14}),
-                            ("why (reason codes)", {"ratio": 2})):
-        table.add_column(column, **options)
-    for number, (row, case) in enumerate(zip(rows, cases, strict=True), start=1):
-        text = row["text"] if len(row["text"]) <= 90 else row["text"][:87] + "..."
+    table = Table(title="Where each demo post went", title_justify="left", header_style="bold")
+    table.add_column("platform", no_wrap=True, min_width=9)
+    table.add_column("author", no_wrap=True, max_width=18, overflow="ellipsis")
+    table.add_column("post", no_wrap=True, max_width=50, overflow="ellipsis")
+    table.add_column("label", no_wrap=True, min_width=9)
+    table.add_column("queue", no_wrap=True, min_width=14)
+    table.add_column("why (reason codes)", no_wrap=True, max_width=38, overflow="ellipsis")
+    for row, case in zip(rows, cases, strict=True):
         author = row.get("author_name") or "?"
         if case is None:
-            table.add_row(str(number), row.get("platform", "facebook"), f"{author}: {text}", "[red]MISSING",
+            table.add_row(row.get("platform", "facebook"), author, row["text"], "[red]MISSING",
                           "-", "no case was created")
             continue
         style = LABEL_STYLE.get(case.label.value, "")
-        table.add_row(str(number), case.post.platform.value, f"[bold]{author}[/]: {text}",
-                      f"[{style}]{case.label.value}[/]", case.queue or "- (kept)",
-                      ", ".join(r.code for r in case.reasons[:3]))
+        table.add_row(case.post.platform.value, author, row["text"],
+                      f"[{style}]{case.label.value}[/]", case.queue or "- (kept)", _short_reasons(case))
     return table
 
 
@@ -76,6 +82,8 @@ def queue_depths() -> dict[str, int]:
 def run_demo(gateway_url: str, console: Console, wait_idle: Callable[[float], bool], aws: dict | None = None,
              demo_file: Path = DEMO_FILE) -> int:
     rows = read_rows(demo_file)
+    if not console.is_terminal:
+        console.width = max(console.width, 160)  # logs and CI: keep one post per line
     console.print(f"\n[bold]Replaying {len(rows)} signed demo webhooks[/] from {demo_file.name} "
                   f"to {gateway_url}/webhooks/{{meta,x}} ...")
     statuses = replay(rows, gateway_url, load_secrets(LOCAL_SECRETS), console=console)

@@ -113,10 +113,17 @@ def _make_handler() -> type[BaseHTTPRequestHandler]:
         def _serve(self) -> None:
             length = int(self.headers.get("content-length") or 0)
             if length > MAX_BODY_BYTES:
-                # Refuse before reading: do not buffer what API Gateway would never accept.
+                # Refuse without buffering; reading it off the socket (up to a bound) lets the client
+                # finish sending and see the 413 instead of a connection reset.
+                remaining = min(length, 8 * MAX_BODY_BYTES)
+                while remaining > 0:
+                    remaining -= len(self.rfile.read(min(remaining, 1 << 20)) or b"\0" * remaining)
                 self._send(_json(413, {"message": "Request Entity Too Large"}), close=True)
                 return
-            body = self.rfile.read(length) if length else b""
+            if "chunked" in (self.headers.get("transfer-encoding") or "").lower():
+                body = self._read_chunked()
+            else:
+                body = self.rfile.read(length) if length else b""
             path, _, query = self.path.partition("?")
             request = HttpRequest(
                 method=self.command, raw_path=path, raw_query=query, headers=list(self.headers.items()),
@@ -124,10 +131,24 @@ def _make_handler() -> type[BaseHTTPRequestHandler]:
             )
             gateway = self.server.gateway
             if gateway is None:
-                response = _json(503, {"status": "starting"} if path == HEALTH_PATH else {"message": "Service Unavailable"})
+                starting = {"status": "starting"} if path == HEALTH_PATH else {"message": "Service Unavailable"}
+                response = _json(503, starting)
             else:
                 response = gateway.handle(request, self.headers.get("host") or "127.0.0.1")
             self._send(response)
+
+        def _read_chunked(self) -> bytes:
+            body = bytearray()
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return bytes(body)
+                body += self.rfile.read(size)
+                self.rfile.readline()  # the CRLF after each chunk
+                if len(body) > MAX_BODY_BYTES:
+                    return bytes(body)  # handle() answers 413
 
         def _send(self, response: HttpResponse, close: bool = False) -> None:
             self.send_response(response.status)
@@ -156,6 +177,7 @@ def bind_gateway(port: int, host: str = "127.0.0.1") -> GatewayServer:
 
 
 def serve_in_thread(server: GatewayServer) -> threading.Thread:
-    thread = threading.Thread(target=server.serve_forever, name="moderato-gateway", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                              name="moderato-gateway", daemon=True)
     thread.start()
     return thread

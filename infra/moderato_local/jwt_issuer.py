@@ -83,9 +83,8 @@ def bearer_token(header_value: str | None) -> str | None:
     """API Gateway accepts the identity source with or without the ``Bearer`` prefix."""
     if not header_value:
         return None
-    value = header_value.strip()
-    if value[:7].lower() == "bearer ":
-        value = value[7:].strip()
+    scheme, _, rest = header_value.strip().partition(" ")
+    value = rest.strip() if scheme.lower() == "bearer" else header_value.strip()
     return value or None
 
 

@@ -50,6 +50,8 @@ class Poller:
             try:
                 self.poll_once()
             except Exception:
+                if self._stop.is_set():
+                    return  # moto is going away with the stack: not an error
                 # A poller must survive moto hiccups and handler bugs; the log keeps the evidence.
                 log.error("poller %s: %s", self.name, traceback.format_exc())
                 self._stop.wait(1.0)

@@ -102,6 +102,11 @@ class LocalStackProcess:
         return list(self.description["polled_queues"])
 
     @property
+    def environment(self) -> dict[str, str]:
+        """What the handlers see in os.environ (AWS_ENDPOINT_URL, queue URLs, table names...)."""
+        return dict(self.description["environment"])
+
+    @property
     def log_file(self) -> Path:
         return Path(self.description["log_file"])
 

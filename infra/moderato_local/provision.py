@@ -13,7 +13,7 @@ from collections.abc import Callable
 from graphlib import CycleError, TopologicalSorter
 from typing import Any
 
-from moderato_local.resolver import ACCOUNT_ID, REGION, STACK_NAME, ResourceInfo, Resolver, dependencies, placeholder
+from moderato_local.resolver import ACCOUNT_ID, REGION, STACK_NAME, Resolver, ResourceInfo, dependencies, placeholder
 from moderato_local.template import FUNCTION_TYPES, HTTP_API_TYPE, IMPLICIT_HTTP_API, Template, TemplateError
 
 log = logging.getLogger("moderato_local")

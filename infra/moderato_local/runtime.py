@@ -142,7 +142,7 @@ class OutputRedirect:
         self._saved: tuple[TextIO, TextIO] | None = None
 
     def __enter__(self) -> TextIO:
-        self._file = open(self.path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115 - see __exit__
+        self._file = open(self.path, "a", encoding="utf-8", buffering=1)
         self._saved = (sys.stdout, sys.stderr)
         sys.stdout = sys.stderr = self._file
         return self._file

@@ -27,6 +27,7 @@ def describe(stack: LocalStack) -> dict[str, Any]:
         "polled_queues": stack.polled_queues,
         "notes": stack.notes,
         "log_file": str(stack.log_file),
+        "environment": stack.environment,
     }
 
 

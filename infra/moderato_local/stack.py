@@ -17,6 +17,7 @@ import logging
 import os
 import socket
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -29,6 +30,7 @@ from moderato_local.gateway import Gateway, GatewayServer, bind_gateway, serve_i
 from moderato_local.jwt_issuer import DEFAULT_SECRETS_PATH, JwtSettings
 from moderato_local.provision import LOCAL_ONLY_KEYS, Provisioner
 from moderato_local.resolver import REGION, Resolver
+from moderato_local.routes import Route
 from moderato_local.runtime import Activity, FunctionRuntime, OutputRedirect
 from moderato_local.template import Template, TemplateError
 from moderato_local.wiring import Wired, Wiring, wire
@@ -92,7 +94,7 @@ class LocalStack:
         self.aws_endpoint = ""
         self.resources: dict[str, Any] = {}  # logical id -> physical name / URL / ARN (what Ref gives)
         self.functions: dict[str, FunctionRuntime] = {}
-        self.environment: dict[str, str] = {}
+        self.environment: dict[str, str] = {}  # what start() put in os.environ for the handlers
         self.notes: list[str] = []
         self.activity = Activity()
         self.ready = False
@@ -162,12 +164,14 @@ class LocalStack:
         self.ready = False
         for poller in self._wiring.pollers:
             poller.stop()
+        server, self._server = self._server, None
+        closing = threading.Thread(target=_close_server, args=(server,)) if server else None
+        if closing:
+            closing.start()  # in parallel with the pollers' last long-poll, to stop faster
         for poller in self._wiring.pollers:
             poller.join(3.0)
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        if closing:
+            closing.join()
         if self._moto is not None:
             self._moto.stop()
             self._moto = None
@@ -197,6 +201,7 @@ class LocalStack:
         log.setLevel(logging.DEBUG)
         log.propagate = False  # keep the console clean; everything is in the log file
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access lines
+        log.info("==== local stack starting: %s, gateway %s ====", self.template_path, self.gateway_url)
 
     def _start_moto(self) -> None:
         self._moto = ThreadedMotoServer(ip_address=HOST, port=self.aws_port, verbose=False)
@@ -211,13 +216,14 @@ class LocalStack:
     def _apply_aws_env(self) -> None:
         for key in _REMOVED_ENV:
             os.environ.pop(key, None)
-        os.environ.update({
+        self.environment = {
             "AWS_ENDPOINT_URL": self.aws_endpoint,
             "AWS_DEFAULT_REGION": REGION,
             "AWS_REGION": REGION,
             **FAKE_CREDENTIALS,
             "POWERTOOLS_TRACE_DISABLED": "true",
-        })
+        }
+        os.environ.update(self.environment)
 
     def _build_functions(self, template: Template, resolver: Resolver) -> None:
         union: dict[str, str] = {}
@@ -232,7 +238,7 @@ class LocalStack:
                 union.setdefault(key, value)
             name = resolver.resources[spec.logical_id].ref
             self.functions[spec.logical_id] = FunctionRuntime(spec, name, environment, self.activity)
-        self.environment = union
+        self.environment.update(union)
         os.environ.update(union)
 
     def _load_handlers(self) -> None:
@@ -269,6 +275,10 @@ class LocalStack:
         return list(self._wiring.wired)
 
     @property
+    def routes(self) -> list[Route]:
+        return list(self._wiring.routes)
+
+    @property
     def polled_queues(self) -> list[str]:
         return list(self._wiring.polled_queues)
 
@@ -300,6 +310,11 @@ class LocalStack:
             "invocations": self.activity.total,
             "aws_endpoint": self.aws_endpoint,
         }
+
+
+def _close_server(server: GatewayServer) -> None:
+    server.shutdown()
+    server.server_close()
 
 
 def queues_empty(sqs: Any, queue_urls: list[str]) -> bool:

@@ -171,7 +171,7 @@ def test_jwt_routes_need_a_valid_local_token(stack: LocalStack) -> None:
     denied = requests.get(url, timeout=10)
     assert (denied.status_code, denied.json()) == (401, {"message": "Unauthorized"})
     forged = jwt.encode({"sub": "x", "iss": JWT.issuer, "aud": JWT.audience, "exp": time.time() + 60},
-                        "not-the-key", algorithm="HS256")
+                        "not-the-local-key-but-long-enough-for-hs256", algorithm="HS256")
     assert requests.get(url, headers={"Authorization": f"Bearer {forged}"}, timeout=10).status_code == 401
     expired = issue_token(JWT, "alice", ["moderators"], ttl=60, now=time.time() - 3600)
     assert requests.get(url, headers={"Authorization": f"Bearer {expired}"}, timeout=10).status_code == 401

@@ -7,6 +7,7 @@ from typing import Any
 
 from moderato.cases import case_message
 from moderato.models import Case
+from moderato.signals.waves import WaveAlert
 
 
 class CaseQueues:
@@ -30,7 +31,7 @@ class CaseQueues:
 
 
 class AlertPublisher:
-    """Crisis alerts on AlertsTopic (SNS): a short subject for pagers, the case message as body."""
+    """Alerts on AlertsTopic (SNS): a short subject for pagers; the case message or the wave as body."""
 
     def __init__(self, topic_arn: str, sns: Any) -> None:
         self._topic_arn = topic_arn
@@ -47,6 +48,19 @@ class AlertPublisher:
             MessageAttributes={
                 "kind": {"DataType": "String", "StringValue": "crisis_case"},
                 "priority": {"DataType": "Number", "StringValue": str(case.priority)},
+            },
+        )
+        return str(response["MessageId"])
+
+    def publish_wave(self, alert: WaveAlert) -> str:
+        """One message per wave (the signal engine's claim and cooldown make sure of it)."""
+        response = self._sns.publish(
+            TopicArn=self._topic_arn,
+            Subject=alert.sns_subject(),
+            Message=json.dumps(alert.message(), ensure_ascii=False),
+            MessageAttributes={
+                "kind": {"DataType": "String", "StringValue": alert.kind},
+                "priority": {"DataType": "Number", "StringValue": "1"},
             },
         )
         return str(response["MessageId"])

@@ -12,13 +12,22 @@ so a query in ascending order lists the most urgent first. GSI ``ByCreated``: gs
 ``LABEL#<label>``, gsi2sk ``<created>#<id>``, listed descending for newest first.
 Every state change writes the case (conditional on its version) and its event in one transaction,
 so history and state never disagree and a stale writer is refused.
+
+Review feedback (issue 4) adds one item type, written in the same transaction as the re-label:
+
+| item          | pk            | sk                          | notes                                    |
+|---------------|---------------|-----------------------------|------------------------------------------|
+| feedback      | FEEDBACK      | <at>#<case id>#<version>    | a reviewer's correction of the label     |
+
+Re-labels happen at human speed, so one partition holds them all and an export is one query.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -29,6 +38,11 @@ from moderato.models import Case, CaseEvent
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 NO_DUE_DATE = "9999-12-31T23:59:59Z"
+FEEDBACK_PK = "FEEDBACK"
+# Statuses in which a human still owes the case something (what review lists by default).
+ACTIVE_STATUSES = ("open", "claimed", "acknowledged")
+REVIEW_QUEUES = ("CrisisQueue", "ComplaintQueue", "SpamQueue")  # most urgent first
+_INDEX_KEYS = ("pk", "sk", "gsi1pk", "gsi1sk")
 
 
 class StaleCaseVersion(Exception):
@@ -96,6 +110,41 @@ def _plain(item: dict[str, Any]) -> dict[str, Any]:
     return {key: _deserializer.deserialize(value) for key, value in item.items()}
 
 
+@dataclass(frozen=True)
+class CaseFilter:
+    """What the review API can filter on. Queue and status pick index partitions; the rest filters them."""
+
+    queue: str | None = None
+    status: str | None = None
+    label: str | None = None
+    platform: str | None = None
+    brand: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    @property
+    def label_queue(self) -> str:
+        return {"crisis": "CrisisQueue", "complaint": "ComplaintQueue", "spam": "SpamQueue"}.get(
+            self.label or "", "NONE")
+
+    def expression(self) -> tuple[str, dict[str, Any], dict[str, str]]:
+        parts: list[str] = []
+        values: dict[str, Any] = {}
+        names: dict[str, str] = {}
+        for attribute, value in (("label", self.label), ("platform", self.platform), ("brand", self.brand)):
+            if value:
+                names[f"#{attribute}"] = attribute
+                parts.append(f"#{attribute} = :{attribute}")
+                values[f":{attribute}"] = {"S": value}
+        if self.since:
+            parts.append("created_at >= :since")
+            values[":since"] = {"S": _iso(self.since.astimezone(UTC))}
+        if self.until:
+            parts.append("created_at < :until")
+            values[":until"] = {"S": _iso(self.until.astimezone(UTC))}
+        return " AND ".join(parts), values, names
+
+
 class CaseStore:
     def __init__(self, table_name: str, dynamodb: Any) -> None:
         self._table = table_name
@@ -133,6 +182,22 @@ class CaseStore:
 
     def save(self, case: Case, event: CaseEvent, expected_version: int) -> Case:
         """Write a changed case and the event that changed it, refusing a stale version."""
+        return self._save(case, event, expected_version, [])
+
+    def save_with_feedback(self, case: Case, event: CaseEvent, expected_version: int,
+                           feedback: dict[str, Any]) -> Case:
+        """``save`` plus a feedback item (a reviewer's re-label), all or nothing."""
+        item = {
+            "pk": FEEDBACK_PK,
+            "sk": f"{feedback['at']}#{case.case_id}#{event.version:08d}",
+            "case_id": case.case_id,
+            "doc": json.dumps(feedback, ensure_ascii=False, default=str),
+        }
+        put = {"Put": {"TableName": self._table, "Item": {k: _serializer.serialize(v) for k, v in item.items()},
+                       "ConditionExpression": "attribute_not_exists(pk)"}}
+        return self._save(case, event, expected_version, [put])
+
+    def _save(self, case: Case, event: CaseEvent, expected_version: int, extra: list[dict[str, Any]]) -> Case:
         existing = self._get_item(case.case_id)
         if existing is None:
             raise CaseNotFound(case.case_id)
@@ -146,6 +211,7 @@ class CaseStore:
                          "ExpressionAttributeValues": {":expected": {"N": str(expected_version)}}}},
                 {"Put": {"TableName": self._table, "Item": _event_item(event, expires),
                          "ConditionExpression": "attribute_not_exists(pk)"}},
+                *extra,
             ])
         except ClientError as error:
             if error.response["Error"]["Code"] == "TransactionCanceledException":
@@ -190,6 +256,93 @@ class CaseStore:
                                        ExpressionAttributeValues={":sk": {"S": "CASE"}}):
             for item in page.get("Items", []):
                 yield Case.model_validate_json(_plain(item)["doc"])
+
+    # ------------------------------------------------------------ review (issue 4)
+
+    def list_cases(self, filters: CaseFilter, limit: int = 50,
+                   cursor: dict[str, Any] | None = None) -> tuple[list[Case], dict[str, Any] | None]:
+        """Cases matching ``filters``, most urgent first (priority, SLA due, created), across queues.
+
+        Each (queue, status) pair is one sorted stream of the ByQueueStatus index; a page merges the
+        streams and the cursor keeps, per stream, the key of the last item returned (or "done"), so
+        the next page continues every stream where this one stopped.
+        """
+        queues = [filters.queue] if filters.queue else (
+            [filters.label_queue] if filters.label else list(REVIEW_QUEUES))
+        statuses = [filters.status] if filters.status else list(ACTIVE_STATUSES)
+        streams = [f"QUEUE#{queue}#{status}" for queue in queues for status in statuses]
+        positions = cursor or {}
+        found: dict[str, tuple[list[dict[str, Any]], bool]] = {}
+        for stream in streams:
+            if positions.get(stream) == "done":
+                continue
+            start = positions.get(stream)
+            found[stream] = self._read_stream(stream, filters, start if isinstance(start, dict) else None, limit)
+        merged = sorted(((item["gsi1sk"], item["pk"], stream, item)
+                         for stream, (items, _) in found.items() for item in items))[:limit]
+        next_positions: dict[str, Any] = {}
+        for stream in streams:
+            if stream not in found:
+                next_positions[stream] = "done"
+                continue
+            items, exhausted = found[stream]
+            taken = [entry[3] for entry in merged if entry[2] == stream]
+            if exhausted and len(taken) == len(items):
+                next_positions[stream] = "done"
+            elif taken:
+                next_positions[stream] = {key: taken[-1][key] for key in _INDEX_KEYS}
+            else:
+                next_positions[stream] = positions.get(stream)
+        cases = [Case.model_validate_json(entry[3]["doc"]) for entry in merged]
+        done = all(value == "done" for value in next_positions.values())
+        return cases, None if done else next_positions
+
+    def _read_stream(self, stream: str, filters: CaseFilter, start: dict[str, Any] | None,
+                     want: int) -> tuple[list[dict[str, Any]], bool]:
+        """Up to ``want`` matching items of one stream from ``start``; True when the stream has no more."""
+        conditions, values, names = filters.expression()
+        kwargs: dict[str, Any] = {
+            "TableName": self._table, "IndexName": "ByQueueStatus", "KeyConditionExpression": "gsi1pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": stream}, **values}, "ScanIndexForward": True,
+            "Limit": max(want, 25),
+        }
+        if conditions:
+            kwargs["FilterExpression"] = conditions
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
+        if start:
+            kwargs["ExclusiveStartKey"] = {key: {"S": str(value)} for key, value in start.items()}
+        items: list[dict[str, Any]] = []
+        while True:
+            response = self._db.query(**kwargs)
+            items.extend(_plain(item) for item in response.get("Items", []))
+            last = response.get("LastEvaluatedKey")
+            if len(items) >= want:
+                return items[:want], last is None and len(items) == want
+            if not last:
+                return items, True
+            kwargs["ExclusiveStartKey"] = last
+
+    def open_complaints_by_author(self, platform: str, author_id: str) -> list[str]:
+        """Ids of the author's complaint cases still open (the guardrail against silencing a complainant)."""
+        ids: list[str] = []
+        for status in ACTIVE_STATUSES:
+            for item in self._query(
+                IndexName="ByQueueStatus",
+                KeyConditionExpression="gsi1pk = :pk",
+                FilterExpression="author_id = :author AND platform = :platform AND label = :label",
+                ExpressionAttributeValues={":pk": {"S": f"QUEUE#ComplaintQueue#{status}"},
+                                           ":author": {"S": author_id}, ":platform": {"S": platform},
+                                           ":label": {"S": "complaint"}},
+            ):
+                ids.append(str(item["case_id"]))
+        return sorted(set(ids))
+
+    def feedback(self) -> Iterable[dict[str, Any]]:
+        """Every stored re-label, oldest first."""
+        for item in self._query(KeyConditionExpression="pk = :pk",
+                                ExpressionAttributeValues={":pk": {"S": FEEDBACK_PK}}):
+            yield json.loads(item["doc"])
 
     def _get_item(self, case_id: str) -> dict[str, Any] | None:
         response = self._db.get_item(TableName=self._table, Key=case_key(case_id), ConsistentRead=True)

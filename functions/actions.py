@@ -1,0 +1,71 @@
+"""actions function: ActionsQueue consumer. Re-check each requested action on its case, then act.
+
+Only this function can read the PlatformTokens secret (IAM, asserted in tests/unit/test_template.py).
+Without a token for an account it runs dry: the call it would have made is written to the case
+history. A platform error is recorded on the case, the message is hidden for an exponential backoff
+and reported as a batch item failure; after maxReceiveCount it waits in ActionsDLQ.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from moderato.actions.executor import ActionExecutor, PlatformError
+from moderato.actions.messages import ActionMessage
+from moderato.adapters.actions_queue import ActionsQueue
+from moderato.adapters.aws import client
+from moderato.adapters.case_store import CaseStore, StaleCaseVersion
+from moderato.adapters.platform_http import HttpTransport
+from moderato.adapters.platform_tokens import PlatformTokens
+from moderato.review.settings import actions_settings, platform_endpoints
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+processor = BatchProcessor(event_type=EventType.SQS)
+
+BACKOFF_BASE_SECONDS = 30
+BACKOFF_MAX_SECONDS = 900
+
+_settings = actions_settings()
+_queue = ActionsQueue(_settings.actions_queue_url, client("sqs"))
+_store = CaseStore(_settings.cases_table_name, client("dynamodb"))
+_tokens = PlatformTokens(_settings.platform_tokens_secret_id, _settings.secrets_max_age_seconds)
+
+
+def backoff_seconds(receive_count: int) -> int:
+    """30 s, 60 s, 120 s, ... capped at 15 min: a rate-limited platform gets room to recover."""
+    return min(BACKOFF_BASE_SECONDS * 2 ** max(0, receive_count - 1), BACKOFF_MAX_SECONDS)
+
+
+@tracer.capture_method
+def record_handler(record: SQSRecord) -> None:
+    message = ActionMessage.model_validate_json(record.body)
+    executor = ActionExecutor(cases=_store, transport=HttpTransport(), tokens=_tokens,
+                              endpoints=platform_endpoints(), stale_errors=(StaleCaseVersion,))
+    logger.append_keys(case_id=message.case_id, action_id=message.action_id, kind=message.kind.value)
+    try:
+        outcome = executor.run(message)
+    except PlatformError as error:
+        receive_count = int(record.attributes.approximate_receive_count or 1)
+        delay = backoff_seconds(receive_count)
+        logger.warning("platform call failed; retrying later", extra={"error": str(error), "retry_in": delay,
+                                                                      "receive_count": receive_count})
+        metrics.add_metric(name="ActionsFailed", unit=MetricUnit.Count, value=1)
+        _queue.retry_later(record.receipt_handle, delay)
+        raise
+    metrics.add_metric(name=f"Actions_{outcome.value}", unit=MetricUnit.Count, value=1)
+    logger.info("action handled", extra={"outcome": outcome.value})
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor,
+                                    context=context)

@@ -1,0 +1,1 @@
+"""Readable alert messages for people: crisis cases, complaint waves, CloudWatch alarms (pure)."""

@@ -1,0 +1,86 @@
+"""Turn what arrives on AlertsTopic into a short, readable chat message (Slack-compatible JSON).
+
+Three kinds of SNS messages reach the topic: a crisis case (``kind: crisis_case``, the case message),
+a complaint wave (``kind: wave_alert``) and CloudWatch alarm state changes (``AlarmName`` ...).
+Anything else is shown as it came, so an unexpected message is still seen, never dropped.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+MAX_TEXT = 300
+
+
+def _link(base_url: str, path: str) -> str:
+    if not path:
+        return ""
+    return f"{base_url.rstrip('/')}{path}" if base_url else path
+
+
+def _quote(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
+
+
+def _crisis(message: dict[str, Any], base_url: str) -> str:
+    post = message.get("post", {})
+    author = post.get("author") or {}
+    who = author.get("name") or author.get("handle") or author.get("id") or "someone"
+    reasons = ", ".join(r.get("detail") or r.get("message", "") for r in message.get("reasons", [])[:3])
+    lines = [
+        f":rotating_light: *Crisis* on {post.get('brand') or post.get('account_id')} ({post.get('platform')}): "
+        f"a human must acknowledge by {message.get('sla_due_at')}",
+        f"> {_quote(post.get('text', ''))}",
+        f"by {who}" + (f" ({author['followers']:,} followers)" if author.get("followers") else ""),
+        f"why: {reasons}" if reasons else "",
+        f"case {message.get('case_id')}"
+        + (f" · {post['permalink']}" if post.get("permalink") else "")
+        + (f" · {_link(base_url, '/cases/' + str(message.get('case_id')))}" if base_url else ""),
+    ]
+    return "\n".join(line for line in lines if line)
+
+
+def _wave(message: dict[str, Any], base_url: str) -> str:
+    where = message.get("brand") or message.get("account_id")
+    usual = message.get("usual", 0)
+    lines = [
+        f":ocean: *Complaint wave* on {where} ({message.get('platform')}): {message.get('count')} complaints "
+        f"about *{message.get('subject')}* in {message.get('window_minutes')} min (usually {usual:g})",
+        f"top terms: {', '.join(message.get('top_terms', []))}" if message.get("top_terms") else "",
+        f"amplified: {message['amplifiers']} post(s) by large accounts, up to {message.get('max_followers', 0):,} "
+        "followers" if message.get("amplifiers") else "",
+        f"sample cases: {', '.join(message.get('sample_case_ids', []))}",
+        f"list: {_link(base_url, message.get('list_path', ''))}",
+        f"no new wave alert for this subject until {message.get('cooldown_until')}",
+    ]
+    return "\n".join(line for line in lines if line)
+
+
+def _alarm(message: dict[str, Any]) -> str:
+    state = message.get("NewStateValue", "?")
+    icon = {"ALARM": ":red_circle:", "OK": ":large_green_circle:"}.get(state, ":white_circle:")
+    lines = [
+        f"{icon} *{message.get('AlarmName')}* is {state}",
+        message.get("AlarmDescription") or "",
+        _quote(message.get("NewStateReason") or ""),
+    ]
+    return "\n".join(line for line in lines if line)
+
+
+def format_alert(subject: str | None, body: str, base_url: str = "") -> dict[str, Any]:
+    """The chat payload for one SNS message: ``{"text": ...}`` (Slack, Mattermost, Teams workflows)."""
+    try:
+        message = json.loads(body)
+    except ValueError:
+        message = None
+    if isinstance(message, dict) and message.get("kind") == "crisis_case":
+        text = _crisis(message, base_url)
+    elif isinstance(message, dict) and message.get("kind") == "wave_alert":
+        text = _wave(message, base_url)
+    elif isinstance(message, dict) and "AlarmName" in message:
+        text = _alarm(message)
+    else:
+        text = f"*{subject or 'Moderato alert'}*\n{_quote(body)}"
+    return {"text": text, "unfurl_links": False}

@@ -1,0 +1,491 @@
+"""The review policy: what a reviewer may do to a case, and the guardrails. Pure: values in, values out.
+
+Every function takes the case as read, checks the version the reviewer saw, applies one change and
+returns a ``Change``: the next case (version + 1), the one immutable history event describing it
+(who, when, what, why, from which version), the platform actions to queue and the feedback to keep.
+Nothing here can delete: ``ActionKind`` has no such member.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from moderato.models import (
+    ActionKind,
+    ActionRecord,
+    ActionStatus,
+    BanProposal,
+    Case,
+    CaseEvent,
+    CaseStatus,
+    Label,
+    Promise,
+    ProposalStatus,
+)
+from moderato.review.errors import (
+    ClaimedByOther,
+    ComplainantProtected,
+    DecisionNotAllowed,
+    InvalidRequest,
+    NotAllowed,
+    ProposalMissing,
+    ProposalNotPending,
+    StaleVersion,
+)
+from moderato.review.identity import APPROVERS, Reviewer
+from moderato.review.requests import MIN_WRITTEN_REASON, Decision, DecisionRequest
+from moderato.review.sla import ACTIVE_STATUSES, first_deadline, is_open_complaint, resolve_deadline
+from moderato.routing import PRIORITY_FOR_LABEL, QUEUE_FOR_LABEL
+from moderato.settings import SlaPolicy
+
+CLOSED_STATUSES = frozenset({CaseStatus.RESOLVED, CaseStatus.DISMISSED, CaseStatus.CLOSED})
+# An approval is a judgement on a situation that moves: after a day, someone must look again.
+APPROVAL_VALID_FOR = timedelta(hours=24)
+
+_UNACKED = (CaseStatus.OPEN, CaseStatus.CLAIMED)
+# Which decisions apply to which label in which status. Closed cases can only be re-labelled
+# (a correction for the classifier), never acted on again.
+ALLOWED: dict[Label, dict[CaseStatus, frozenset[Decision]]] = {
+    Label.SPAM: dict.fromkeys(_UNACKED, frozenset(
+        {Decision.HIDE, Decision.DISMISS, Decision.RELABEL, Decision.ESCALATE, Decision.CLOSE})),
+    Label.COMPLAINT: {
+        **dict.fromkeys(_UNACKED, frozenset(
+            {Decision.ACKNOWLEDGE, Decision.RELABEL, Decision.ESCALATE, Decision.REPLY})),
+        CaseStatus.ACKNOWLEDGED: frozenset({Decision.RESOLVE, Decision.RELABEL, Decision.ESCALATE, Decision.REPLY}),
+    },
+    Label.CRISIS: {
+        **dict.fromkeys(_UNACKED, frozenset({Decision.ACKNOWLEDGE, Decision.RELABEL, Decision.REPLY})),
+        CaseStatus.ACKNOWLEDGED: frozenset({Decision.RESOLVE, Decision.RELABEL, Decision.REPLY}),
+    },
+    Label.NORMAL: dict.fromkeys(_UNACKED, frozenset(
+        {Decision.HIDE, Decision.RELABEL, Decision.REPLY, Decision.CLOSE})),
+}
+for _label in Label:
+    for _status in CLOSED_STATUSES:
+        ALLOWED[_label][_status] = frozenset({Decision.RELABEL})
+
+
+def allowed_decisions(case: Case) -> frozenset[Decision]:
+    return ALLOWED.get(case.label, {}).get(case.status, frozenset())
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """A reviewer's correction of the classifier, kept as a future training row."""
+
+    case_id: str
+    at: datetime
+    by: str
+    from_label: Label
+    to_label: Label
+    reason: str | None
+    text: str
+    language: str | None
+    platform: str
+
+
+@dataclass(frozen=True)
+class Change:
+    case: Case
+    event: CaseEvent
+    actions: list[ActionRecord] = field(default_factory=list)
+    feedback: Feedback | None = None
+
+
+IdFactory = Callable[[], str]
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+# ---------------------------------------------------------------- shared checks
+
+
+def check_version(case: Case, expected_version: int) -> None:
+    if case.version != expected_version:
+        raise StaleVersion(
+            f"case {case.case_id} is at version {case.version}, you acted on version {expected_version}: "
+            "reload it and decide again"
+        )
+
+
+def _check_not_claimed_by_other(case: Case, reviewer: Reviewer) -> None:
+    if case.claimed_by and case.claimed_by != reviewer.username:
+        raise ClaimedByOther(f"case {case.case_id} is claimed by {case.claimed_by}; ask them or an approver "
+                             "to release it first")
+
+
+def _written(reason: str | None, what: str) -> str:
+    text = (reason or "").strip()
+    if len(text) < MIN_WRITTEN_REASON:
+        raise InvalidRequest(f"{what} needs a written reason of at least {MIN_WRITTEN_REASON} characters")
+    return text
+
+
+def complainant_refusal(case: Case, open_complaints: Sequence[str], what: str) -> ComplainantProtected | None:
+    """The guardrail: no ban, no hide, while the author has an open complaint (this case or another)."""
+    ids = sorted({*open_complaints, *([case.case_id] if is_open_complaint(case) else [])})
+    if not ids:
+        return None
+    return ComplainantProtected(
+        f"{what} refused: the author has an open complaint (case {', '.join(ids)}). The customer who "
+        "complained must not be silenced. Resolve the complaint, or re-label the case with a written "
+        "reason first if it is not really a complaint."
+    )
+
+
+def _next(case: Case, now: datetime, **changes: Any) -> Case:
+    return case.model_copy(update={**changes, "version": case.version + 1, "updated_at": now}, deep=True)
+
+
+def _event(case: Case, reviewer: Reviewer, now: datetime, action: str, reason: str | None,
+           **data: Any) -> CaseEvent:
+    """The history entry for the change from ``case`` (as read) to its next version."""
+    return CaseEvent(case_id=case.case_id, at=now, actor=reviewer.username, action=action,
+                     version=case.version + 1, reason=reason,
+                     data={"from_version": case.version, "groups": sorted(reviewer.groups), **data})
+
+
+def _request(kind: ActionKind, reviewer: Reviewer, now: datetime, new_id: IdFactory,
+             **extra: Any) -> ActionRecord:
+    return ActionRecord(action_id=new_id(), kind=kind, requested_by=reviewer.username, requested_at=now, **extra)
+
+
+# ---------------------------------------------------------------- claim and release
+
+
+def claim(case: Case, reviewer: Reviewer, expected_version: int, now: datetime) -> Change | None:
+    """Take the case so no colleague works on it twice. None when the reviewer already holds it."""
+    reviewer.require_reviewer()
+    check_version(case, expected_version)
+    if case.status in CLOSED_STATUSES:
+        raise DecisionNotAllowed(f"case {case.case_id} is {case.status.value}: nothing left to claim")
+    _check_not_claimed_by_other(case, reviewer)
+    if case.claimed_by == reviewer.username:
+        return None
+    status = CaseStatus.CLAIMED if case.status == CaseStatus.OPEN else case.status
+    return Change(_next(case, now, claimed_by=reviewer.username, status=status),
+                  _event(case, reviewer, now, "claimed", None))
+
+
+def release(case: Case, reviewer: Reviewer, expected_version: int, now: datetime, reason: str | None) -> Change:
+    """Give the case back. Someone else's claim may be released only by an approver (e.g. shift change)."""
+    reviewer.require_reviewer()
+    check_version(case, expected_version)
+    if not case.claimed_by:
+        raise DecisionNotAllowed(f"case {case.case_id} is not claimed")
+    if case.claimed_by != reviewer.username and not reviewer.is_approver:
+        raise NotAllowed(f"case {case.case_id} is claimed by {case.claimed_by}; only they or an approver "
+                         "may release it")
+    status = CaseStatus.OPEN if case.status == CaseStatus.CLAIMED else case.status
+    return Change(_next(case, now, claimed_by=None, status=status),
+                  _event(case, reviewer, now, "released", reason, previous_holder=case.claimed_by))
+
+
+# ---------------------------------------------------------------- decisions
+
+
+def decide(case: Case, reviewer: Reviewer, request: DecisionRequest, now: datetime, sla: SlaPolicy,
+           new_id: IdFactory = _new_id) -> Change:
+    reviewer.require_reviewer()
+    check_version(case, request.expected_version)
+    _check_not_claimed_by_other(case, reviewer)
+    decision = request.decision
+    if decision == Decision.HIDE and is_open_complaint(case):
+        refusal = complainant_refusal(case, (), "hiding this post")
+        assert refusal is not None
+        raise refusal
+    if decision not in allowed_decisions(case):
+        allowed = ", ".join(sorted(d.value for d in allowed_decisions(case))) or "none"
+        raise DecisionNotAllowed(f"'{decision.value}' does not apply to a {case.label.value} case that is "
+                                 f"{case.status.value} (allowed: {allowed})")
+    handler = _DECISIONS[decision]
+    return handler(case, reviewer, request, now, sla, new_id)
+
+
+def _hide(case: Case, reviewer: Reviewer, request: DecisionRequest, now: datetime, sla: SlaPolicy,
+          new_id: IdFactory) -> Change:
+    action = _request(ActionKind.HIDE, reviewer, now, new_id)
+    nxt = _next(case, now, status=CaseStatus.CLOSED, hidden=True, actions=[*case.actions, action])
+    return Change(nxt, _event(case, reviewer, now, "decided.hide", request.reason, action_id=action.action_id),
+                  [action])
+
+
+def _relabelled(case: Case, reviewer: Reviewer, now: datetime, sla: SlaPolicy, label: Label, reason: str | None,
+                status: CaseStatus | None = None) -> tuple[Case, Feedback]:
+    if status is None:
+        if case.status in CLOSED_STATUSES:
+            status = case.status
+        else:
+            status = CaseStatus.CLAIMED if case.claimed_by else CaseStatus.OPEN
+    active = status in ACTIVE_STATUSES
+    nxt = _next(case, now, label=label, queue=QUEUE_FOR_LABEL[label], priority=PRIORITY_FOR_LABEL[label],
+                status=status, relabel_reason=reason,
+                # A re-labelled case starts the new label's clock from now: its first deadline is new.
+                sla_due_at=first_deadline(label, now, sla) if active else case.sla_due_at)
+    feedback = Feedback(case_id=case.case_id, at=now, by=reviewer.username, from_label=case.label, to_label=label,
+                        reason=reason, text=case.post.text, language=case.language,
+                        platform=case.post.platform.value)
+    return nxt, feedback
+
+
+def _relabel(case: Case, reviewer: Reviewer, request: DecisionRequest, now: datetime, sla: SlaPolicy,
+             new_id: IdFactory) -> Change:
+    if request.label is None:
+        raise InvalidRequest("relabel needs the new label")
+    if request.label == case.label:
+        raise InvalidRequest(f"the case is already labelled {case.label.value}")
+    reason = _written(request.reason, "a re-label")
+    nxt, feedback = _relabelled(case, reviewer, now, sla, request.label, reason)
+    event = _event(case, reviewer, now, "relabelled", reason, from_label=case.label.value,
+                   to_label=request.label.value)
+    return Change(nxt, event, feedback=feedback)
+
+
+def _escalate(case: Case, reviewer: Reviewer, request: DecisionRequest, now: datetime, sla: SlaPolicy,
+              new_id: IdFactory) -> Change:
+    reason = _written(request.reason, "an escalation")
+    nxt, feedback = _relabelled(case, reviewer, now, sla, Label.CRISIS, reason)
+    event = _event(case, reviewer, now, "escalated", reason, from_label=case.label.value, to_label="crisis")
+    return Change(nxt, event, feedback=feedback)
+
+
+def _dismiss(case: Case, reviewer: Reviewer, request: DecisionRequest, now: datetime, sla: SlaPolicy,
+             new_id: IdFactory) -> Change:
+    # "Not spam" is a correction of the classifier: the post is normal, and that is worth learning.
+    nxt, feedback = _relabelled(case, reviewer, now, sla, Label.NORMAL, request.reason, CaseStatus.DISMISSED)
+    event = _event(case, reviewer, now, "dismissed", request.reason, from_label=case.label.value,
+                   to_label="normal")
+    return Change(nxt, event, feedback=feedback)
+
+
+def _acknowledge(case: Case, reviewer: Reviewer, request: DecisionRequest, now: datetime, sla: SlaPolicy,
+                 new_id: IdFactory) -> Change:
+    resolve_due = resolve_deadline(case, sla)
+    promise: Promise | None = None
+    text = (request.promise or "").strip()
+    if case.label == Label.COMPLAINT and not text:
+        raise InvalidRequest("acknowledging a complaint needs the promise made to the customer "
+                             "(what will be done, e.g. 'our delivery team will call you before 6 pm')")
+    if text:
+        due = request.promise_due_at or resolve_due
+        if due is None:
+            raise InvalidRequest("a promise needs promise_due_at (by when it will be done)")
+        if due.tzinfo is None:
+            raise InvalidRequest("promise_due_at needs a time zone (e.g. 2026-11-25T18:00:00Z)")
+        if due <= now:
+            raise InvalidRequest("promise_due_at is in the past: promise something that can still be kept")
+        promise = Promise(text=text, due_at=due, made_by=reviewer.username, made_at=now)
+    on_time = case.sla_due_at is None or now <= case.sla_due_at
+    nxt = _next(case, now, status=CaseStatus.ACKNOWLEDGED, promise=promise,
+                # Once acknowledged, the next deadline that matters is the resolution (complaints only).
+                sla_due_at=resolve_due)
+    event = _event(case, reviewer, now, "acknowledged", request.reason, acknowledged_on_time=on_time,
+                   ack_due_at=case.sla_due_at.isoformat() if case.sla_due_at else None,
+                   promise=promise.text if promise else None,
+                   promise_due_at=promise.due_at.isoformat() if promise else None)
+    return Change(nxt, event)
+
+
+def _resolve(case: Case, reviewer: Reviewer, request: DecisionRequest, now: datetime, sla: SlaPolicy,
+             new_id: IdFactory) -> Change:
+    outcome = (request.outcome or "").strip()
+    if case.label == Label.COMPLAINT and not outcome:
+        raise InvalidRequest("resolving a complaint needs the outcome: what was done for the customer")
+    promise = case.promise
+    kept: bool | None = None
+    if promise is not None:
+        kept = now <= promise.due_at
+        promise = promise.model_copy(update={"resolved_at": now, "kept": kept, "outcome": outcome or None})
+    resolve_due = resolve_deadline(case, sla)
+    within_sla = resolve_due is None or now <= resolve_due
+    nxt = _next(case, now, status=CaseStatus.RESOLVED, promise=promise, claimed_by=None)
+    event = _event(case, reviewer, now, "resolved", request.reason, outcome=outcome or None, promise_kept=kept,
+                   resolved_within_sla=within_sla)
+    return Change(nxt, event)
+
+
+def _reply(case: Case, reviewer: Reviewer, request: DecisionRequest, now: datetime, sla: SlaPolicy,
+           new_id: IdFactory) -> Change:
+    text = (request.reply_text or "").strip()
+    if not text:
+        raise InvalidRequest("reply needs reply_text")
+    action = _request(ActionKind.REPLY, reviewer, now, new_id, text=text)
+    nxt = _next(case, now, actions=[*case.actions, action])
+    return Change(nxt, _event(case, reviewer, now, "decided.reply", request.reason, action_id=action.action_id,
+                              reply_text=text), [action])
+
+
+def _close(case: Case, reviewer: Reviewer, request: DecisionRequest, now: datetime, sla: SlaPolicy,
+           new_id: IdFactory) -> Change:
+    return Change(_next(case, now, status=CaseStatus.CLOSED, claimed_by=None),
+                  _event(case, reviewer, now, "closed", request.reason))
+
+
+_DECISIONS: dict[Decision, Callable[..., Change]] = {
+    Decision.HIDE: _hide,
+    Decision.DISMISS: _dismiss,
+    Decision.ACKNOWLEDGE: _acknowledge,
+    Decision.RESOLVE: _resolve,
+    Decision.ESCALATE: _escalate,
+    Decision.RELABEL: _relabel,
+    Decision.REPLY: _reply,
+    Decision.CLOSE: _close,
+}
+
+
+def undo_hide(case: Case, reviewer: Reviewer, expected_version: int, reason: str, now: datetime,
+              new_id: IdFactory = _new_id) -> Change:
+    """Hide is reversible by design: anyone who may review may put a hidden post back."""
+    reviewer.require_reviewer()
+    check_version(case, expected_version)
+    if not case.hidden:
+        raise DecisionNotAllowed(f"case {case.case_id} is not hidden")
+    action = _request(ActionKind.UNHIDE, reviewer, now, new_id)
+    nxt = _next(case, now, hidden=False, actions=[*case.actions, action])
+    return Change(nxt, _event(case, reviewer, now, "decided.unhide", reason, action_id=action.action_id), [action])
+
+
+# ---------------------------------------------------------------- bans: two people, never the complainant
+
+
+def _proposal(case: Case, proposal_id: str) -> BanProposal:
+    for proposal in case.ban_proposals:
+        if proposal.proposal_id == proposal_id:
+            return proposal
+    raise ProposalMissing(f"case {case.case_id} has no ban proposal {proposal_id}")
+
+
+def _with_proposal(case: Case, proposal: BanProposal) -> list[BanProposal]:
+    return [proposal if p.proposal_id == proposal.proposal_id else p for p in case.ban_proposals]
+
+
+def propose_ban(case: Case, reviewer: Reviewer, expected_version: int, reason: str, now: datetime,
+                open_complaints: Sequence[str], new_id: IdFactory = _new_id) -> Change:
+    """``open_complaints``: ids of the author's open complaint cases (any case, not only this one)."""
+    reviewer.require_reviewer()
+    check_version(case, expected_version)
+    written = _written(reason, "a ban proposal")
+    author = case.post.author
+    if not author.id:
+        raise DecisionNotAllowed(f"case {case.case_id} does not say who wrote the post: nobody to ban")
+    refusal = complainant_refusal(case, open_complaints, "banning this author")
+    if refusal:
+        raise refusal
+    live = [p for p in case.ban_proposals if p.status in (ProposalStatus.PENDING, ProposalStatus.APPROVED)]
+    if live:
+        raise ProposalNotPending(f"a ban of this author is already {live[0].status.value} "
+                                 f"(proposal {live[0].proposal_id})")
+    proposal = BanProposal(proposal_id=new_id(), target_author_id=author.id, target_author_name=author.name,
+                           platform=case.post.platform, account_id=case.post.account_id,
+                           proposed_by=reviewer.username, proposed_at=now, reason=written)
+    nxt = _next(case, now, ban_proposals=[*case.ban_proposals, proposal])
+    event = _event(case, reviewer, now, "ban.proposed", written, proposal_id=proposal.proposal_id,
+                   target_author_id=author.id)
+    return Change(nxt, event)
+
+
+def approve_ban(case: Case, reviewer: Reviewer, proposal_id: str, expected_version: int, reason: str | None,
+                now: datetime, open_complaints: Sequence[str], new_id: IdFactory = _new_id) -> Change:
+    reviewer.require_approver()
+    check_version(case, expected_version)
+    proposal = _proposal(case, proposal_id)
+    if proposal.status != ProposalStatus.PENDING:
+        raise ProposalNotPending(f"ban proposal {proposal_id} is {proposal.status.value}, not pending")
+    if proposal.proposed_by == reviewer.username:
+        raise NotAllowed("you proposed this ban: a different person in the approvers group must approve it")
+    refusal = complainant_refusal(case, open_complaints, "approving this ban")
+    if refusal:
+        raise refusal
+    approved = proposal.model_copy(update={
+        "status": ProposalStatus.APPROVED, "decided_by": reviewer.username,
+        "decided_by_groups": sorted(reviewer.groups), "decided_at": now, "decision_reason": reason})
+    action = _request(ActionKind.BAN, reviewer, now, new_id, proposal_id=proposal_id)
+    nxt = _next(case, now, ban_proposals=_with_proposal(case, approved), actions=[*case.actions, action])
+    event = _event(case, reviewer, now, "ban.approved", reason, proposal_id=proposal_id,
+                   proposed_by=proposal.proposed_by, action_id=action.action_id)
+    return Change(nxt, event, [action])
+
+
+def reject_ban(case: Case, reviewer: Reviewer, proposal_id: str, expected_version: int, reason: str | None,
+               now: datetime) -> Change:
+    """An approver rejects; the proposer may withdraw their own proposal."""
+    reviewer.require_reviewer()
+    check_version(case, expected_version)
+    proposal = _proposal(case, proposal_id)
+    if proposal.status != ProposalStatus.PENDING:
+        raise ProposalNotPending(f"ban proposal {proposal_id} is {proposal.status.value}, not pending")
+    if not reviewer.is_approver and proposal.proposed_by != reviewer.username:
+        raise NotAllowed("only an approver, or the reviewer who proposed it, may reject a ban proposal")
+    rejected = proposal.model_copy(update={
+        "status": ProposalStatus.REJECTED, "decided_by": reviewer.username,
+        "decided_by_groups": sorted(reviewer.groups), "decided_at": now, "decision_reason": reason})
+    nxt = _next(case, now, ban_proposals=_with_proposal(case, rejected))
+    return Change(nxt, _event(case, reviewer, now, "ban.rejected", reason, proposal_id=proposal_id))
+
+
+# ---------------------------------------------------------------- execution-time re-check (actions function)
+
+
+class ActionRefused(Exception):
+    """The action must not run (any more); the reason goes to the case history."""
+
+
+class ActionAlreadyHandled(Exception):
+    """A redelivered message for an action that already ran, or was refused: do nothing, twice."""
+
+
+def find_action(case: Case, action_id: str) -> ActionRecord:
+    for record in case.actions:
+        if record.action_id == action_id:
+            return record
+    raise ActionRefused(f"case {case.case_id} holds no request for action {action_id}")
+
+
+def check_action(case: Case, action_id: str, now: datetime, open_complaints: Sequence[str]) -> ActionRecord:
+    """Re-check, at execution time, that the requested action is still allowed. Returns its record."""
+    record = find_action(case, action_id)
+    if record.status not in (ActionStatus.REQUESTED, ActionStatus.FAILED):
+        raise ActionAlreadyHandled(f"action {action_id} is already {record.status.value}")
+    if record.kind == ActionKind.HIDE:
+        refusal = complainant_refusal(case, (), "hiding this post")
+        if refusal:
+            raise ActionRefused(refusal.message)
+        if not case.hidden:
+            raise ActionRefused("the hide was undone before it ran")
+    elif record.kind == ActionKind.UNHIDE:
+        if case.hidden:
+            raise ActionRefused("the post was hidden again before the unhide ran")
+    elif record.kind == ActionKind.REPLY:
+        if not record.text:
+            raise ActionRefused("a reply without text")
+    elif record.kind == ActionKind.BAN:
+        _check_ban(case, record, now, open_complaints)
+    return record
+
+
+def _check_ban(case: Case, record: ActionRecord, now: datetime, open_complaints: Sequence[str]) -> None:
+    if not record.proposal_id:
+        raise ActionRefused("a ban without a proposal")
+    try:
+        proposal = _proposal(case, record.proposal_id)
+    except ProposalMissing as error:
+        raise ActionRefused(error.message) from error
+    if proposal.status == ProposalStatus.EXECUTED:
+        raise ActionAlreadyHandled(f"ban proposal {proposal.proposal_id} was already executed")
+    if proposal.status != ProposalStatus.APPROVED:
+        raise ActionRefused(f"ban proposal {proposal.proposal_id} is {proposal.status.value}, not approved")
+    if not proposal.decided_by or proposal.decided_by == proposal.proposed_by:
+        raise ActionRefused("the ban was not approved by a second person")
+    if APPROVERS not in proposal.decided_by_groups:
+        raise ActionRefused(f"{proposal.decided_by} was not in the approvers group when approving")
+    if proposal.decided_at is None or now - proposal.decided_at > APPROVAL_VALID_FOR:
+        raise ActionRefused("the approval is older than 24 hours: propose and approve again")
+    refusal = complainant_refusal(case, open_complaints, "banning this author")
+    if refusal:
+        raise ActionRefused(refusal.message)

@@ -1,0 +1,106 @@
+"""The review API's request and answer bodies (the OpenAPI document is generated from them)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from moderato.models import BanProposal, Case, CaseEvent, Label
+
+MIN_WRITTEN_REASON = 10  # a re-label or ban must say why in words, not "x"
+
+
+class Decision(StrEnum):
+    HIDE = "hide"  # confirm spam (or abuse) and hide it on the platform, reversibly
+    DISMISS = "dismiss"  # not spam: re-labelled normal, stored as classifier feedback
+    ACKNOWLEDGE = "acknowledge"  # a human has it; for a complaint, the promise made to the customer
+    RESOLVE = "resolve"  # done; records whether the promise and the SLA were kept
+    ESCALATE = "escalate"  # re-label as crisis
+    RELABEL = "relabel"  # any other label, with a written reason
+    REPLY = "reply"  # answer publicly on the platform
+    CLOSE = "close"  # nothing to do (normal, handled spam)
+
+
+class Versioned(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    expected_version: int = Field(ge=1, description="The case version the reviewer saw; 409 if it moved on.")
+
+
+class ClaimRequest(Versioned):
+    pass
+
+
+class ReleaseRequest(Versioned):
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class DecisionRequest(Versioned):
+    decision: Decision
+    reason: str | None = Field(default=None, max_length=2000, description="Why; required for relabel/escalate.")
+    label: Label | None = Field(default=None, description="The new label (relabel only).")
+    promise: str | None = Field(default=None, max_length=1000,
+                                description="What the customer was told will be done (acknowledge).")
+    promise_due_at: datetime | None = Field(default=None, description="By when (acknowledge); ISO 8601 with zone.")
+    outcome: str | None = Field(default=None, max_length=2000, description="What was done (resolve).")
+    reply_text: str | None = Field(default=None, max_length=2000, description="The public answer (reply).")
+
+
+class BanProposalRequest(Versioned):
+    reason: str = Field(min_length=MIN_WRITTEN_REASON, max_length=2000)
+
+
+class BanDecisionRequest(Versioned):
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class UndoHideRequest(Versioned):
+    reason: str = Field(min_length=3, max_length=2000)
+
+
+class CaseSummary(BaseModel):
+    case_id: str
+    label: Label
+    queue: str | None
+    status: str
+    priority: int
+    version: int
+    sla_due_at: datetime | None
+    created_at: datetime
+    platform: str
+    brand: str | None
+    author: dict[str, Any]
+    text: str
+    claimed_by: str | None
+    reasons: list[str]
+
+    @classmethod
+    def of(cls, case: Case) -> CaseSummary:
+        return cls(case_id=case.case_id, label=case.label, queue=case.queue, status=case.status.value,
+                   priority=case.priority, version=case.version, sla_due_at=case.sla_due_at,
+                   created_at=case.created_at, platform=case.post.platform.value, brand=case.post.brand,
+                   author=case.post.author.model_dump(), text=case.post.text, claimed_by=case.claimed_by,
+                   reasons=[r.code for r in case.reasons])
+
+
+class CaseList(BaseModel):
+    items: list[CaseSummary]
+    next_cursor: str | None = Field(default=None, description="Pass as ?cursor= for the next page.")
+
+
+class CaseDetail(BaseModel):
+    case: Case
+    history: list[CaseEvent]
+
+
+class ProposalAnswer(BaseModel):
+    case: Case
+    proposal: BanProposal
+
+
+class ErrorAnswer(BaseModel):
+    code: str
+    message: str

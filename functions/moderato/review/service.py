@@ -1,0 +1,119 @@
+"""The review service: load the case, apply the policy, persist the change, queue the platform actions.
+
+Pure orchestration over ``Protocol`` ports, so unit tests run it with in-memory fakes and the handler
+wires it to DynamoDB and SQS. The case is written (with its history event and any action request)
+before the action message is sent: the actions function acts only on a request it finds on the case,
+so a message can never run ahead of the decision that asked for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from moderato.models import ActionRecord, Case, CaseEvent
+from moderato.review import policy
+from moderato.review.errors import ActionQueueUnavailable, CaseMissing
+from moderato.review.identity import Reviewer
+from moderato.review.requests import DecisionRequest
+from moderato.settings import SlaPolicy
+
+
+class CaseRepository(Protocol):
+    def get(self, case_id: str) -> Case | None: ...
+
+    def history(self, case_id: str) -> list[CaseEvent]: ...
+
+    def save(self, case: Case, event: CaseEvent, expected_version: int) -> Case: ...
+
+    def save_with_feedback(self, case: Case, event: CaseEvent, expected_version: int,
+                           feedback: dict[str, Any]) -> Case: ...
+
+    def open_complaints_by_author(self, platform: str, author_id: str) -> list[str]: ...
+
+
+class ActionSender(Protocol):
+    def send(self, case: Case, action: ActionRecord) -> str: ...
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class ReviewService:
+    cases: CaseRepository
+    actions: ActionSender
+    sla: SlaPolicy
+    clock: Callable[[], datetime] = _utcnow
+
+    def case(self, case_id: str) -> Case:
+        found = self.cases.get(case_id)
+        if found is None:
+            raise CaseMissing(f"no case {case_id}")
+        return found
+
+    def detail(self, reviewer: Reviewer, case_id: str) -> tuple[Case, list[CaseEvent]]:
+        reviewer.require_reviewer()
+        return self.case(case_id), self.cases.history(case_id)
+
+    def claim(self, reviewer: Reviewer, case_id: str, expected_version: int) -> Case:
+        case = self.case(case_id)
+        change = policy.claim(case, reviewer, expected_version, self.clock())
+        return self._commit(case, change) if change else case
+
+    def release(self, reviewer: Reviewer, case_id: str, expected_version: int, reason: str | None) -> Case:
+        case = self.case(case_id)
+        return self._commit(case, policy.release(case, reviewer, expected_version, self.clock(), reason))
+
+    def decide(self, reviewer: Reviewer, case_id: str, request: DecisionRequest) -> Case:
+        case = self.case(case_id)
+        return self._commit(case, policy.decide(case, reviewer, request, self.clock(), self.sla))
+
+    def propose_ban(self, reviewer: Reviewer, case_id: str, expected_version: int, reason: str) -> Case:
+        case = self.case(case_id)
+        change = policy.propose_ban(case, reviewer, expected_version, reason, self.clock(),
+                                    self._open_complaints_of_author(case))
+        return self._commit(case, change)
+
+    def approve_ban(self, reviewer: Reviewer, case_id: str, proposal_id: str, expected_version: int,
+                    reason: str | None) -> Case:
+        case = self.case(case_id)
+        change = policy.approve_ban(case, reviewer, proposal_id, expected_version, reason, self.clock(),
+                                    self._open_complaints_of_author(case))
+        return self._commit(case, change)
+
+    def reject_ban(self, reviewer: Reviewer, case_id: str, proposal_id: str, expected_version: int,
+                   reason: str | None) -> Case:
+        case = self.case(case_id)
+        return self._commit(case, policy.reject_ban(case, reviewer, proposal_id, expected_version, reason,
+                                                    self.clock()))
+
+    def undo_hide(self, reviewer: Reviewer, case_id: str, expected_version: int, reason: str) -> Case:
+        case = self.case(case_id)
+        return self._commit(case, policy.undo_hide(case, reviewer, expected_version, reason, self.clock()))
+
+    def _open_complaints_of_author(self, case: Case) -> list[str]:
+        author = case.post.author.id
+        if not author:
+            return []
+        return self.cases.open_complaints_by_author(case.post.platform.value, author)
+
+    def _commit(self, read: Case, change: policy.Change) -> Case:
+        # The store refuses the write if someone changed the case since it was read (StaleCaseVersion).
+        if change.feedback is not None:
+            feedback = {**asdict(change.feedback), "at": change.feedback.at.isoformat()}
+            saved = self.cases.save_with_feedback(change.case, change.event, read.version, feedback)
+        else:
+            saved = self.cases.save(change.case, change.event, read.version)
+        for action in change.actions:
+            try:
+                self.actions.send(saved, action)
+            except Exception as error:  # any transport failure: the decision stands, the action waits
+                raise ActionQueueUnavailable(
+                    f"the decision was recorded (case version {saved.version}) but its {action.kind.value} "
+                    "action could not be queued; retry later or ask an operator to requeue it"
+                ) from error
+        return saved

@@ -1,0 +1,210 @@
+"""review function: the review API behind the HTTP API's JWT authorizer (Cognito; a local issuer locally).
+
+Each route reads the reviewer from the verified claims, calls the review service and returns its
+answer; the rules live in moderato.review.policy. Refusals are typed errors, turned into HTTP answers
+in one place (the exception handlers at the bottom). The OpenAPI document (docs/openapi.json) is
+generated from these routes: ``python -m moderato_cli.openapi_doc``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from moderato.adapters.actions_queue import ActionsQueue
+from moderato.adapters.aws import client
+from moderato.adapters.case_store import CaseFilter, CaseNotFound, CaseStore, StaleCaseVersion
+from moderato.models import Case, CaseStatus, Label
+from moderato.review.errors import InvalidRequest, ReviewError
+from moderato.review.identity import Reviewer, reviewer_from_claims
+from moderato.review.requests import (
+    BanDecisionRequest,
+    BanProposalRequest,
+    CaseDetail,
+    CaseList,
+    CaseSummary,
+    ClaimRequest,
+    DecisionRequest,
+    ErrorAnswer,
+    ProposalAnswer,
+    ReleaseRequest,
+    UndoHideRequest,
+)
+from moderato.review.service import ReviewService
+from moderato.review.settings import review_settings
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+app = APIGatewayHttpResolver(enable_validation=True)
+
+_settings = review_settings()
+_store = CaseStore(_settings.cases_table_name, client("dynamodb"))
+_service = ReviewService(cases=_store, actions=ActionsQueue(_settings.actions_queue_url, client("sqs")),
+                         sla=_settings.sla)
+
+_ERRORS: dict[int | str, Any] = {
+    code: {"description": text, "content": {"application/json": {"schema": ErrorAnswer.model_json_schema()}}}
+    for code, text in ((401, "No valid token"), (403, "Not allowed for this reviewer (role, self-approval)"),
+                       (404, "No such case or proposal"),
+                       (409, "Stale version, claimed by someone else, not allowed in this state, or the author "
+                             "has an open complaint"))
+}
+
+
+def _reviewer() -> Reviewer:
+    context = app.current_event.raw_event.get("requestContext") or {}
+    claims = ((context.get("authorizer") or {}).get("jwt") or {}).get("claims")
+    reviewer = reviewer_from_claims(claims)
+    reviewer.require_reviewer()
+    logger.append_keys(reviewer=reviewer.username)
+    return reviewer
+
+
+def _decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+    if not cursor:
+        return None
+    try:
+        value = json.loads(base64.urlsafe_b64decode(cursor.encode() + b"=" * (-len(cursor) % 4)))
+    except (ValueError, binascii.Error) as error:
+        raise InvalidRequest("cursor is not one this API returned") from error
+    if not isinstance(value, dict):
+        raise InvalidRequest("cursor is not one this API returned")
+    return value
+
+
+def _encode_cursor(position: dict[str, Any] | None) -> str | None:
+    if position is None:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(position, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+@app.get("/cases", summary="List cases, most urgent first", responses=_ERRORS, tags=["cases"])
+@tracer.capture_method
+def list_cases(
+    queue: Annotated[str | None, Query(description="CrisisQueue, ComplaintQueue or SpamQueue")] = None,
+    status: Annotated[CaseStatus | None, Query(description="Default: open, claimed and acknowledged")] = None,
+    label: Annotated[Label | None, Query()] = None,
+    platform: Annotated[str | None, Query()] = None,
+    brand: Annotated[str | None, Query()] = None,
+    since: Annotated[datetime | None, Query(description="Created at or after (ISO 8601 with zone)")] = None,
+    until: Annotated[datetime | None, Query(description="Created before (ISO 8601 with zone)")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+) -> CaseList:
+    _reviewer()
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and value.tzinfo is None:
+            raise InvalidRequest(f"{name} needs a time zone (e.g. 2026-11-25T08:00:00Z)")
+    filters = CaseFilter(queue=queue, status=status.value if status else None, label=label.value if label else None,
+                         platform=platform, brand=brand, since=since, until=until)
+    cases, position = _store.list_cases(filters, limit, _decode_cursor(cursor))
+    return CaseList(items=[CaseSummary.of(case) for case in cases], next_cursor=_encode_cursor(position))
+
+
+@app.get("/cases/<case_id>", summary="One case with its full history", responses=_ERRORS, tags=["cases"])
+@tracer.capture_method
+def get_case(case_id: str) -> CaseDetail:
+    case, history = _service.detail(_reviewer(), case_id)
+    return CaseDetail(case=case, history=history)
+
+
+@app.post("/cases/<case_id>/claim", summary="Claim a case so no colleague works on it twice",
+          responses=_ERRORS, tags=["cases"])
+@tracer.capture_method
+def claim_case(case_id: str, body: Annotated[ClaimRequest, Body()]) -> Case:
+    return _service.claim(_reviewer(), case_id, body.expected_version)
+
+
+@app.post("/cases/<case_id>/release", summary="Give a claimed case back", responses=_ERRORS, tags=["cases"])
+@tracer.capture_method
+def release_case(case_id: str, body: Annotated[ReleaseRequest, Body()]) -> Case:
+    return _service.release(_reviewer(), case_id, body.expected_version, body.reason)
+
+
+@app.post("/cases/<case_id>/decisions", summary="Decide: hide, dismiss, acknowledge, resolve, escalate, "
+          "relabel, reply, close", responses=_ERRORS, tags=["decisions"])
+@tracer.capture_method
+def decide(case_id: str, body: Annotated[DecisionRequest, Body()]) -> Case:
+    case = _service.decide(_reviewer(), case_id, body)
+    metrics.add_metric(name="ReviewDecisions", unit=MetricUnit.Count, value=1)
+    return case
+
+
+@app.post("/cases/<case_id>/ban-proposals", summary="Propose banning the post's author (needs a second person)",
+          responses=_ERRORS, tags=["bans"], status_code=201)
+@tracer.capture_method
+def propose_ban(case_id: str, body: Annotated[BanProposalRequest, Body()]) -> ProposalAnswer:
+    case = _service.propose_ban(_reviewer(), case_id, body.expected_version, body.reason)
+    return ProposalAnswer(case=case, proposal=case.ban_proposals[-1])
+
+
+@app.post("/cases/<case_id>/ban-proposals/<proposal_id>/approve",
+          summary="Approve a ban proposed by someone else (approvers only)", responses=_ERRORS, tags=["bans"])
+@tracer.capture_method
+def approve_ban(case_id: str, proposal_id: str, body: Annotated[BanDecisionRequest, Body()]) -> ProposalAnswer:
+    case = _service.approve_ban(_reviewer(), case_id, proposal_id, body.expected_version, body.reason)
+    metrics.add_metric(name="BansApproved", unit=MetricUnit.Count, value=1)
+    return ProposalAnswer(case=case, proposal=_proposal(case, proposal_id))
+
+
+@app.post("/cases/<case_id>/ban-proposals/<proposal_id>/reject",
+          summary="Reject a ban proposal (approvers), or withdraw your own", responses=_ERRORS, tags=["bans"])
+@tracer.capture_method
+def reject_ban(case_id: str, proposal_id: str, body: Annotated[BanDecisionRequest, Body()]) -> ProposalAnswer:
+    case = _service.reject_ban(_reviewer(), case_id, proposal_id, body.expected_version, body.reason)
+    return ProposalAnswer(case=case, proposal=_proposal(case, proposal_id))
+
+
+@app.post("/cases/<case_id>/undo-hide", summary="Put a hidden post back (unhide on the platform)",
+          responses=_ERRORS, tags=["decisions"])
+@tracer.capture_method
+def undo_hide(case_id: str, body: Annotated[UndoHideRequest, Body()]) -> Case:
+    return _service.undo_hide(_reviewer(), case_id, body.expected_version, body.reason)
+
+
+def _proposal(case: Case, proposal_id: str) -> Any:
+    return next(p for p in case.ban_proposals if p.proposal_id == proposal_id)
+
+
+# ---------------------------------------------------------------- errors: the one place they become HTTP
+
+
+def _answer(status: int, code: str, message: str) -> Response:
+    return Response(status_code=status, content_type="application/json",
+                    body=json.dumps({"code": code, "message": message}))
+
+
+@app.exception_handler(ReviewError)
+def refused(error: ReviewError) -> Response:
+    logger.info("review request refused", extra={"status": error.status, "code": error.code,
+                                                  "detail": error.message, "route": app.current_event.path})
+    metrics.add_metric(name="ReviewRefusals", unit=MetricUnit.Count, value=1)
+    return _answer(error.status, error.code, error.message)
+
+
+@app.exception_handler(StaleCaseVersion)
+def stale(error: StaleCaseVersion) -> Response:
+    # Someone wrote the case between our read and our write: same answer as a stale expected_version.
+    return _answer(409, "stale_version", f"{error}: reload it and decide again")
+
+
+@app.exception_handler(CaseNotFound)
+def missing(error: CaseNotFound) -> Response:
+    return _answer(404, "not_found", f"no case {error}")
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

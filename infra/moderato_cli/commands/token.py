@@ -1,0 +1,33 @@
+"""``moderato token``: a local JWT for the review API, signed with infra/local/secrets.json (fake)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from moderato_local.jwt_issuer import DEFAULT_SECRETS_PATH, JwtSettings, issue_token
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "token",
+        help="print a local JWT for a user and groups (local stack only)",
+        description="Issue an HS256 token that the local gateway accepts like API Gateway would a Cognito "
+                    "ID token. Use it as 'Authorization: Bearer <token>'.",
+    )
+    parser.add_argument("--user", required=True, help="user name (claims username, cognito:username; sub derives)")
+    parser.add_argument("--group", action="append", default=[], help="a group, e.g. moderators (repeatable)")
+    parser.add_argument("--scope", action="append", default=[], help="an OAuth scope for the scope claim")
+    parser.add_argument("--ttl", type=int, default=3600, help="seconds until expiry (default 3600)")
+    parser.add_argument("--secrets", default=str(DEFAULT_SECRETS_PATH), help=argparse.SUPPRESS)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.ttl <= 0:
+        print("--ttl must be positive", file=sys.stderr)
+        return 2
+    settings = JwtSettings.load(args.secrets)
+    print(issue_token(settings, args.user, args.group, ttl=args.ttl, scopes=args.scope))
+    return 0
