@@ -10,13 +10,13 @@ The baseline in the same process is the unavoidable work: HMAC verification plus
 from __future__ import annotations
 
 import contextlib
-import warnings
 import json
 import os
 import statistics
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 

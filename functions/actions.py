@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -48,6 +48,7 @@ def record_handler(record: SQSRecord) -> None:
     message = ActionMessage.model_validate_json(record.body)
     executor = ActionExecutor(cases=_store, transport=HttpTransport(), tokens=_tokens,
                               endpoints=platform_endpoints(), stale_errors=(StaleCaseVersion,))
+    # Per record, not per batch: the next record of the batch must not log this one's ids.
     logger.append_keys(case_id=message.case_id, action_id=message.action_id, kind=message.kind.value)
     try:
         outcome = executor.run(message)
@@ -59,11 +60,15 @@ def record_handler(record: SQSRecord) -> None:
         metrics.add_metric(name="ActionsFailed", unit=MetricUnit.Count, value=1)
         _queue.retry_later(record.receipt_handle, delay)
         raise
-    metrics.add_metric(name=f"Actions_{outcome.value}", unit=MetricUnit.Count, value=1)
+    finally:
+        logger.remove_keys(["case_id", "action_id", "kind"])
+    with single_metric(name="ActionsHandled", unit=MetricUnit.Count, value=1,
+                       default_dimensions=metrics.default_dimensions) as metric:
+        metric.add_dimension(name="outcome", value=outcome.value)
     logger.info("action handled", extra={"outcome": outcome.value})
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

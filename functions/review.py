@@ -6,8 +6,8 @@ in one place (the exception handlers at the bottom). The OpenAPI document (docs/
 generated from these routes: ``python -m moderato_cli.openapi_doc``.
 """
 
-from __future__ import annotations
-
+# No "from __future__ import annotations": the event handler reads the route signatures at run time
+# to validate requests and build the OpenAPI document.
 import base64
 import binascii
 import json
@@ -23,6 +23,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from moderato.adapters.actions_queue import ActionsQueue
 from moderato.adapters.aws import client
 from moderato.adapters.case_store import CaseFilter, CaseNotFound, CaseStore, StaleCaseVersion
+from moderato.adapters.offender_memory import DynamoOffenderMemory
 from moderato.models import Case, CaseStatus, Label
 from moderato.review.errors import InvalidRequest, ReviewError
 from moderato.review.identity import Reviewer, reviewer_from_claims
@@ -49,8 +50,10 @@ app = APIGatewayHttpResolver(enable_validation=True)
 
 _settings = review_settings()
 _store = CaseStore(_settings.cases_table_name, client("dynamodb"))
+_offenders = (DynamoOffenderMemory(_settings.signals_table_name, client("dynamodb"))
+              if _settings.signals_table_name else None)
 _service = ReviewService(cases=_store, actions=ActionsQueue(_settings.actions_queue_url, client("sqs")),
-                         sla=_settings.sla)
+                         sla=_settings.sla, offenders=_offenders)
 
 _ERRORS: dict[int | str, Any] = {
     code: {"description": text, "content": {"application/json": {"schema": ErrorAnswer.model_json_schema()}}}
@@ -203,7 +206,7 @@ def missing(error: CaseNotFound) -> Response:
     return _answer(404, "not_found", f"no case {error}")
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -1,6 +1,8 @@
 """Turn simple JSONL posts into realistic, correctly signed platform webhook deliveries.
 
-A row is ``{"text": ..., "platform"?, "author_name"?, "author_followers"?, "brand"?, "id"?, "kind"?}``.
+A row is ``{"text": ..., "platform"?, "author_name"?, "author_followers"?, "brand"?, "id"?, "kind"?}``,
+optionally with ``thread`` (the post commented on), ``reply_to`` (the id of the row a Facebook comment
+answers) and ``offset_seconds`` (when it was written, relative to now: -600 is ten minutes ago).
 Facebook, Instagram and Messenger rows become Meta deliveries; X rows become Account Activity
 events. Ids derive from the row id, so replaying a file twice redelivers the same posts (and must
 yield the same cases, not new ones).
@@ -58,7 +60,7 @@ def build_payload(row: dict[str, Any], index: int, now: float | None = None) -> 
     author_id = str(row.get("author_id") or _digits(f"author:{name}", 16))
     followers = row.get("author_followers")
     account = account_for(row.get("brand"), platform)
-    seconds = int(now)
+    seconds = int(now + float(row.get("offset_seconds") or 0))
     if platform == "facebook":
         post_id = f"{account}_{_digits('post:' + str(row.get('thread') or 'launch'), 15)}"
         comment_id = f"{post_id.split('_')[1]}_{_digits('comment:' + row_id, 16)}"
@@ -69,6 +71,8 @@ def build_payload(row: dict[str, Any], index: int, now: float | None = None) -> 
             "message": text, "post_id": post_id, "comment_id": comment_id, "created_time": seconds,
             "item": "comment", "parent_id": post_id, "verb": "add",
         }
+        if row.get("reply_to"):
+            value["parent_id"] = f"{post_id.split('_')[1]}_{_digits('comment:' + str(row['reply_to']), 16)}"
         return platform, "meta", {"object": "page", "entry": [{"id": account, "time": seconds,
                                                                "changes": [{"field": "feed", "value": value}]}]}
     if platform == "instagram":

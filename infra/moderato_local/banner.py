@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from moderato.platforms import PLATFORMS
 from rich.console import Console
 
 from moderato_local.stack import LocalStack
 
 
 def webhook_urls(stack: LocalStack) -> list[str]:
-    """One URL per platform for every route with a {platform} parameter (platforms from secrets.json)."""
+    """One URL per platform that has both a webhook implementation and local secrets."""
     urls: list[str] = []
     for route in stack.routes:
         if "{platform}" not in route.path:
             continue
-        for platform in stack.platforms():
+        for platform in (name for name in stack.platforms() if name in PLATFORMS):
             url = stack.gateway_url + route.path.replace("{platform}", platform)
             if url not in urls:
                 urls.append(url)

@@ -117,7 +117,10 @@ def _make_handler() -> type[BaseHTTPRequestHandler]:
                 # finish sending and see the 413 instead of a connection reset.
                 remaining = min(length, 8 * MAX_BODY_BYTES)
                 while remaining > 0:
-                    remaining -= len(self.rfile.read(min(remaining, 1 << 20)) or b"\0" * remaining)
+                    chunk = self.rfile.read(min(remaining, 1 << 20))
+                    if not chunk:
+                        break
+                    remaining -= len(chunk)
                 self._send(_json(413, {"message": "Request Entity Too Large"}), close=True)
                 return
             if "chunked" in (self.headers.get("transfer-encoding") or "").lower():

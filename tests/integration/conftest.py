@@ -55,12 +55,14 @@ def _function_env(template: Template, resolver: Resolver) -> dict[str, str]:
 def load_handler(name: str) -> Any:
     """Import a handler module afresh, as a new Lambda execution environment would."""
     import moderato.adapters.aws
+    import moderato.review.settings
     import moderato.settings
     from aws_lambda_powertools.utilities import parameters
 
     moderato.adapters.aws.client.cache_clear()
     moderato.settings.webhook_settings.cache_clear()
     moderato.settings.triage_settings.cache_clear()
+    moderato.review.settings.clear_caches()
     parameters.clear_caches()
     sys.modules.pop(name, None)
     return importlib.import_module(name)

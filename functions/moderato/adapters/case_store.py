@@ -201,7 +201,10 @@ class CaseStore:
         existing = self._get_item(case.case_id)
         if existing is None:
             raise CaseNotFound(case.case_id)
-        expires = datetime.fromtimestamp(int(existing["expires_at"])) if "expires_at" in existing else None
+        had_expiry = "expires_at" in existing
+        # Only normal cases expire; a case re-labelled into a queue is kept, with its whole history.
+        expires = datetime.fromtimestamp(int(existing["expires_at"]), tz=UTC) if had_expiry and case.queue is None \
+            else None
         case_item = _case_item(case, expires, existing.get("routed_at"))
         try:
             self._db.transact_write_items(TransactItems=[
@@ -217,7 +220,19 @@ class CaseStore:
             if error.response["Error"]["Code"] == "TransactionCanceledException":
                 raise StaleCaseVersion(f"case {case.case_id} is no longer at version {expected_version}") from error
             raise
+        if had_expiry and expires is None:
+            self._keep_history(case.case_id)
         return case
+
+    def _keep_history(self, case_id: str) -> None:
+        """Drop the retention TTL from a case's events. Their content is never changed, only how long they live."""
+        for item in self._query(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues={":pk": {"S": f"CASE#{case_id}"}, ":prefix": {"S": "EVENT#"}},
+        ):
+            if "expires_at" in item:
+                self._db.update_item(TableName=self._table, Key={"pk": {"S": item["pk"]}, "sk": {"S": item["sk"]}},
+                                     UpdateExpression="REMOVE expires_at")
 
     def get(self, case_id: str) -> Case | None:
         item = self._get_item(case_id)

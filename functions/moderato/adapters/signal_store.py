@@ -3,7 +3,7 @@
 | item               | pk                         | sk                     | attributes                              |
 |--------------------|----------------------------|------------------------|-----------------------------------------|
 | post seen          | SEEN#<case id>             | SEEN                   |                                         |
-| fingerprint (x4)   | FP#<band>:<16 bits hex>    | <at>#<case id>         | h, author, thread, label, flagged       |
+| fingerprint (x4)   | FP#<band>:<16 bits hex>    | <at>#<case id>         | d (hash, label, author, thread), flagged|
 | counter            | RATE#/WAVE#/OFFENDER#...   | M#<minute>, H#<hour>,  | n (atomic ADD)                          |
 |                    |                            | TOTAL                  |                                         |
 | wave post          | WAVEPOST#<account>#<subj>  | <at>#<case id>         | terms (<= 8), followers, author         |
@@ -15,6 +15,7 @@ the table cannot grow without bound. Strings are capped, lists are short: items 
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +25,7 @@ from moderato.signals.store import FingerprintRecord, WavePost
 
 MAX_STRING = 200
 MAX_TERMS = 8
+BATCH_ATTEMPTS = 5
 
 
 def _iso(at: datetime) -> str:
@@ -67,18 +69,24 @@ class DynamoSignalStore:
     # --- fingerprints -------------------------------------------------------------------------------
 
     def add_fingerprint(self, record: FingerprintRecord, bands: list[str], expires_at: int) -> None:
-        for band in bands:
-            self._db.put_item(TableName=self._table, Item={
-                "pk": _s(f"FP#{band}"),
-                "sk": _s(f"{_iso(record.at)}#{record.case_id}"),
-                "case_id": _s(record.case_id),
-                "h": _s(f"{record.simhash:016x}"),
-                "author": _s(record.author),
-                "thread": _s(record.thread),
-                "label": _s(record.label),
-                "flagged": {"BOOL": record.flagged},
-                "expires_at": _n(expires_at),
-            })
+        # One compact attribute: queries read dozens of these per post, so fewer, smaller attributes.
+        packed = "|".join([f"{record.simhash:016x}", record.label, record.author[:MAX_STRING].replace("|", "/"),
+                           record.thread[:MAX_STRING].replace("|", "/")])
+        requests = [{"PutRequest": {"Item": {
+            "pk": _s(f"FP#{band}"),
+            "sk": _s(f"{_iso(record.at)}#{record.case_id}"),
+            "d": {"S": packed},
+            "flagged": {"BOOL": record.flagged},
+            "expires_at": _n(expires_at),
+        }}} for band in bands]
+        # One call for the four band items; DynamoDB may hand some back under load: retry those.
+        for attempt in range(BATCH_ATTEMPTS):
+            response = self._db.batch_write_item(RequestItems={self._table: requests})
+            requests = response.get("UnprocessedItems", {}).get(self._table, [])
+            if not requests:
+                return
+            time.sleep(0.05 * 2**attempt)
+        raise RuntimeError(f"signals table kept {len(requests)} fingerprint writes unprocessed")
 
     def similar(self, bands: list[str], since: datetime, limit: int) -> list[FingerprintRecord]:
         found: dict[str, FingerprintRecord] = {}
@@ -87,20 +95,17 @@ class DynamoSignalStore:
                 TableName=self._table,
                 KeyConditionExpression="pk = :pk AND sk >= :since",
                 ExpressionAttributeValues={":pk": _s(f"FP#{band}"), ":since": _s(_iso(since))},
+                ProjectionExpression="sk, d, flagged",
                 ScanIndexForward=False,
                 Limit=limit,
             )
             for item in response.get("Items", []):
-                record = FingerprintRecord(
-                    case_id=item["case_id"]["S"],
-                    simhash=int(item["h"]["S"], 16),
-                    at=_parse(item["sk"]["S"].split("#", 1)[0]),
-                    author=item["author"]["S"],
-                    thread=item["thread"]["S"],
-                    label=item["label"]["S"],
-                    flagged=item.get("flagged", {}).get("BOOL", False),
-                )
-                found.setdefault(record.case_id, record)
+                at, case_id = item["sk"]["S"].split("#", 1)
+                simhash, label, author, thread = item["d"]["S"].split("|", 3)
+                found.setdefault(case_id, FingerprintRecord(
+                    case_id=case_id, simhash=int(simhash, 16), at=_parse(at), author=author, thread=thread,
+                    label=label, flagged=item.get("flagged", {}).get("BOOL", False),
+                ))
         return sorted(found.values(), key=lambda r: r.at, reverse=True)
 
     def mark_flagged(self, record: FingerprintRecord, bands: list[str]) -> None:
@@ -109,10 +114,10 @@ class DynamoSignalStore:
                 self._db.update_item(
                     TableName=self._table,
                     Key={"pk": _s(f"FP#{band}"), "sk": _s(f"{_iso(record.at)}#{record.case_id}")},
-                    UpdateExpression="SET flagged = :t, label = :spam",
+                    UpdateExpression="SET flagged = :t",
                     # Never create an item here: it would have no expires_at.
                     ConditionExpression="attribute_exists(pk)",
-                    ExpressionAttributeValues={":t": {"BOOL": True}, ":spam": _s("spam")},
+                    ExpressionAttributeValues={":t": {"BOOL": True}},
                 )
             except ClientError as error:
                 if not _conditional_failed(error):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from moderato.classify.decision import Decision, decide
+from moderato.classify.decision import Decision, decide, spam_evidence
 from moderato.classify.features import featurize
 from moderato.classify.langid import detect_language
 from moderato.classify.model import LinearModel, default_model
@@ -75,7 +75,7 @@ class Classifier:
         else:
             features = featurize(norm, hits, language, self.model.config)
             scores = self.model.probabilities(features)
-            decision: Decision = decide(scores, hits + brand_hits, self.model.policy)
+            decision: Decision = decide(scores, hits + brand_hits, self.model.policy, spam_evidence(norm, hits))
             label, notes = decision.label, decision.notes
 
         reasons = _explain(label, hits + brand_hits, scores, notes, input_reasons, self.model is not None)

@@ -1,9 +1,11 @@
 """From calibrated scores and rule hits to a label: the policy the product promises.
 
 - Crisis outranks everything: a moderate crisis score is enough, a lower one when a crisis rule fired.
-- Complaint-as-spam must be the rarest error: spam needs a high score AND a clear margin over the
-  other labels; when the author speaks of her own order (a complaint marker) it needs a near-certain
-  score; a crisis marker forbids spam altogether and the post is reviewed as crisis.
+- Complaint-as-spam must be the rarest error: spam needs a high score, a margin over the other
+  labels, and some spam evidence (a spam rule, a link, a phone number, an e-mail address, a mention
+  or a disguise trick); with a complaint marker (a delivery, a refund, a broken item) it needs a
+  near-certain score. A spam-looking post with a crisis marker goes to crisis when the model gives
+  crisis any real chance (``crisis_with_marker_min``).
 - Otherwise the most likely of complaint and normal wins.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from moderato.classify.model import Policy
+from moderato.classify.normalize import EMAIL_TOKEN, MENTION_TOKEN, PHONE_TOKEN, URL_TOKEN, Normalized
 from moderato.classify.rules import RuleHit
 from moderato.models import Label
 from moderato.reasons import define
@@ -31,18 +34,30 @@ CRISIS_BY_MARKER = define(
 BRAND_CRISIS = define("decision.brand_crisis", "The brand configured a matching term as crisis.")
 
 
+_EVIDENCE_TOKENS = frozenset({URL_TOKEN, PHONE_TOKEN, EMAIL_TOKEN, MENTION_TOKEN})
+_EVIDENCE_FLAGS = frozenset({"homoglyphs", "styled_letters", "leetspeak", "spaced_letters", "obfuscated_url"})
+
+
+def spam_evidence(norm: Normalized, hits: list[RuleHit]) -> bool:
+    """Something a spammer needs: a spam rule, a contact point (link, phone, e-mail, handle) or a disguise."""
+    return (any(h.label == Label.SPAM for h in hits) or bool(_EVIDENCE_TOKENS.intersection(norm.tokens))
+            or bool(_EVIDENCE_FLAGS & norm.flags))
+
+
 @dataclass(frozen=True, slots=True)
 class Decision:
     label: Label
     notes: tuple[str, ...] = ()
 
 
-def decide(scores: dict[str, float], hits: list[RuleHit], policy: Policy) -> Decision:
+def decide(scores: dict[str, float], hits: list[RuleHit], policy: Policy, spam_evidence: bool = True) -> Decision:
     p_crisis = scores["crisis"]
     p_spam = scores["spam"]
-    crisis_marker = any(h.label == Label.CRISIS for h in hits)
+    # Only crisis rules that are never spam-like bind the decision; softer ones are model features.
+    crisis_marker = any(h.label == Label.CRISIS and h.veto_spam for h in hits)
     brand_crisis = any(h.label == Label.CRISIS and h.code.startswith("rule.brand.") for h in hits)
-    own_issue = any(h.veto_spam and h.label != Label.CRISIS for h in hits)
+    # Any complaint rule (a delivery, a refund, a broken item) makes spam need a near-certain score.
+    own_issue = any(h.label == Label.COMPLAINT for h in hits)
 
     if brand_crisis:
         return Decision(Label.CRISIS, (BRAND_CRISIS,))
@@ -54,10 +69,8 @@ def decide(scores: dict[str, float], hits: list[RuleHit], policy: Policy) -> Dec
     others = max(scores["complaint"], scores["normal"], p_crisis)
     spam_wanted = p_spam >= others
     if spam_wanted:
-        if crisis_marker:
-            return Decision(Label.CRISIS, (SPAM_VETOED,))
         threshold = policy.spam_with_complaint_marker_min if own_issue else policy.spam_min
-        if p_spam >= threshold and p_spam - others >= policy.spam_margin:
+        if spam_evidence and p_spam >= threshold and p_spam - others >= policy.spam_margin:
             return Decision(Label.SPAM)
         note = SPAM_VETOED if own_issue else SPAM_UNSURE
         fallback = Label.COMPLAINT if scores["complaint"] >= scores["normal"] or own_issue else Label.NORMAL

@@ -19,6 +19,7 @@ import json
 import zlib
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 
 from moderato.classify.normalize import (
@@ -44,7 +45,7 @@ class FeatureConfig:
     char_max: int = 5
     word_bigrams: bool = True
     with_extras: bool = True
-    extra_weight: float = 0.5
+    extra_weight: float = 1.0
 
     def to_dict(self) -> dict[str, object]:
         return {"n_features": self.n_features, "char_min": self.char_min, "char_max": self.char_max,
@@ -122,7 +123,7 @@ def featurize(norm: Normalized, hits: list[RuleHit], language: str, config: Feat
     tokens = norm.tokens
     words: set[str] = {f"w:{t}" for t in tokens}
     if config.word_bigrams:
-        words.update(f"w:{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False))
+        words.update(f"w:{a} {b}" for a, b in pairwise(tokens))
     chars: set[str] = set()
     lo, hi = config.char_min, config.char_max
     for tok in set(tokens):

@@ -10,29 +10,52 @@ from __future__ import annotations
 
 import re
 
+
 # Accent-folded, lower-case function words and very frequent words. Words shared by several
 # languages ("a", "de", "en", "la", "die") are kept only where they are most telling.
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 _STOPWORDS: dict[str, frozenset[str]] = {
-    "fr": frozenset(
-        ["le", "la", "les", "un", "une", "des", "du", "au", "aux", "et", "est", "sont", "je", "tu", "il", "elle", "nous", "vous", "ils", "elles", "on", "ne", "pas", "plus", "que", "qui", "quoi", "dans", "pour", "par", "sur", "avec", "sans", "mais", "ou", "donc", "car", "ce", "cette", "ces", "mon", "ma", "mes", "ton", "ta", "tes", "son", "sa", "ses", "notre", "votre", "vos", "leur", "leurs", "c", "j", "m", "n", "s", "qu", "ai", "avez", "avons", "ont", "suis", "etes", "sommes", "fait", "faire", "tres", "bien", "merci", "bonjour", "toujours", "jamais", "rien", "encore", "deja", "depuis", "chez", "aussi", "comme", "tout", "tous", "toute", "meme", "apres", "avant", "quand", "parce", "y", "a", "ete", "etait", "cest", "jai", "nest", "moi", "toi", "lui", "eux", "oui", "non", "svp", "pourquoi", "alors", "vraiment", "trop", "peu", "ici", "voila"]
+    "fr": _words(
+        "le la les un une des du au aux et est sont je tu il elle nous vous ils elles on ne pas plus que "
+        "qui quoi dans pour par sur avec sans mais ou donc car ce cette ces mon ma mes ton ta tes son sa "
+        "ses notre votre vos leur leurs c j m n s qu ai avez avons ont suis etes sommes fait faire tres "
+        "bien merci bonjour toujours jamais rien encore deja depuis chez aussi comme tout tous toute meme "
+        "apres avant quand parce y a ete etait cest jai nest moi toi lui eux oui non svp pourquoi alors "
+        "vraiment trop peu ici voila"
     ),
-    "en": frozenset(
-        ["the", "a", "an", "and", "is", "are", "was", "were", "be", "been", "i", "you", "he", "she", "it", "we", "they", "my", "your", "his", "her", "our", "their", "me", "him", "us", "them", "not", "no", "yes", "this", "that", "these", "those", "of", "to", "in", "on", "for", "with", "without", "but", "or", "so", "at", "by", "from", "what", "who", "why", "when", "how", "have", "has", "had", "do", "does", "did", "dont", "can", "cant", "will", "would", "should", "could", "just", "still", "never", "again", "already", "since", "thanks", "thank", "please", "hi", "hello", "very", "really", "all", "any", "some", "been", "being", "its", "im", "ive", "about", "after", "before", "because", "if", "than", "then", "there", "here", "get", "got"]
+    "en": _words(
+        "the a an and is are was were be been i you he she it we they my your his her our their me him us "
+        "them not no yes this that these those of to in on for with without but or so at by from what who "
+        "why when how have has had do does did dont can cant will would should could just still never "
+        "again already since thanks thank please hi hello very really all any some been being its im ive "
+        "about after before because if than then there here get got"
     ),
-    "es": frozenset(
-        ["el", "la", "los", "las", "un", "una", "unos", "unas", "y", "es", "son", "soy", "eres", "estoy", "esta", "estan", "yo", "tu", "el", "ella", "nosotros", "ellos", "mi", "mis", "su", "sus", "nuestro", "que", "quien", "por", "para", "con", "sin", "pero", "o", "porque", "como", "cuando", "donde", "muy", "mas", "ya", "todavia", "nunca", "gracias", "hola", "pedido", "no", "si", "del", "al", "lo", "le", "les", "hay", "fue", "ha", "han", "he", "hemos", "tengo", "tiene", "esto", "eso", "este", "ese", "nada", "todo", "todos", "aqui", "ahora", "tambien"]
+    "es": _words(
+        "el la los las un una unos unas y es son soy eres estoy esta estan yo tu el ella nosotros ellos "
+        "mi mis su sus nuestro que quien por para con sin pero o porque como cuando donde muy mas ya "
+        "todavia nunca gracias hola pedido no si del al lo le les hay fue ha han he hemos tengo tiene "
+        "esto eso este ese nada todo todos aqui ahora tambien"
     ),
-    "de": frozenset(
-        ["der", "die", "das", "ein", "eine", "einen", "einem", "einer", "und", "ist", "sind", "bin", "bist", "ich", "du", "er", "sie", "es", "wir", "ihr", "mein", "meine", "dein", "sein", "unser", "euer", "nicht", "kein", "keine", "mit", "ohne", "aber", "oder", "weil", "wie", "wann", "wo", "sehr", "noch", "schon", "immer", "nie", "danke", "bitte", "hallo", "hat", "habe", "haben", "war", "wurde", "werden", "auf", "fur", "von", "zu", "im", "am", "den", "dem", "des", "auch", "nur", "was", "wer", "warum", "mir", "mich", "dir", "dich", "uns", "euch"]
+    "de": _words(
+        "der die das ein eine einen einem einer und ist sind bin bist ich du er sie es wir ihr mein meine "
+        "dein sein unser euer nicht kein keine mit ohne aber oder weil wie wann wo sehr noch schon immer "
+        "nie danke bitte hallo hat habe haben war wurde werden auf fur von zu im am den dem des auch nur "
+        "was wer warum mir mich dir dich uns euch"
     ),
-    "it": frozenset(
-        ["il", "lo", "gli", "una", "e", "sono", "io", "tu", "lui", "lei", "noi", "voi", "loro", "mio", "mia", "che", "chi", "per", "con", "senza", "ma", "perche", "come", "quando", "dove", "molto", "piu", "gia", "ancora", "mai", "grazie", "ciao", "non", "si", "del", "della", "ho", "hai", "ha", "abbiamo"]
+    "it": _words(
+        "il lo gli una e sono io tu lui lei noi voi loro mio mia che chi per con senza ma perche come "
+        "quando dove molto piu gia ancora mai grazie ciao non si del della ho hai ha abbiamo"
     ),
-    "nl": frozenset(
-        ["de", "het", "een", "en", "is", "zijn", "ik", "jij", "hij", "zij", "wij", "jullie", "mijn", "niet", "geen", "met", "zonder", "maar", "omdat", "hoe", "wanneer", "waar", "heel", "nog", "al", "altijd", "nooit", "bedankt", "dank", "hallo", "van", "voor", "op", "te"]
+    "nl": _words(
+        "de het een en is zijn ik jij hij zij wij jullie mijn niet geen met zonder maar omdat hoe wanneer "
+        "waar heel nog al altijd nooit bedankt dank hallo van voor op te"
     ),
-    "pt": frozenset(
-        ["o", "os", "as", "um", "uma", "e", "sou", "eu", "voce", "ele", "ela", "nos", "eles", "meu", "minha", "que", "quem", "por", "para", "com", "sem", "mas", "porque", "como", "quando", "onde", "muito", "mais", "ja", "ainda", "nunca", "obrigado", "obrigada", "ola", "nao", "sim", "do", "da", "dos", "das", "tenho"]
+    "pt": _words(
+        "o os as um uma e sou eu voce ele ela nos eles meu minha que quem por para com sem mas porque "
+        "como quando onde muito mais ja ainda nunca obrigado obrigada ola nao sim do da dos das tenho"
     ),
 }
 # Letters that single out a language even in a short post.

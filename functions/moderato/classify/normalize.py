@@ -49,10 +49,14 @@ _STYLED = re.compile("[\U0001d400-\U0001d7ff\uff21-\uff3a\uff41-\uff5a\u24b6-\u2
 _TLDS_STRONG = (
     "com|net|org|io|ly|xyz|shop|store|site|online|top|club|info|biz|link|app|live|vip|click|fr|gg|cc|tk|ml"
 )
-_TLDS = _TLDS_STRONG + "|co|me|de|es|eu|uk|us|ru|cn|be|ch|it|ca|tv|to|ai|pro|win|bid|icu|cyou|buzz"
+_TLDS = (_TLDS_STRONG + "|co|me|de|es|eu|uk|us|ru|cn|be|ch|it|ca|tv|to|ai|pro|win|bid|icu|cyou|buzz|help|work"
+         "|deals|today|space|website|page|life|world|news|email|fun|one|net|shopping|sale|promo|money")
 # Defanged dots ("[.]", "(dot)") always mean a link; a spaced dot ("site . com") only before a TLD
 # that is not also a common word in our languages ("de", "es", "me" are left alone).
-_DEFANGED_DOT = re.compile(r"\s*(?:\[\s*(?:\.|dot)\s*\]|\(\s*(?:\.|dot)\s*\)|\{\s*(?:\.|dot)\s*\})\s*")
+_DEFANGED_DOT = re.compile(
+    r"\s*(?:\[\s*(?:\.|dot|punkt|point|punto)\s*\]|\(\s*(?:\.|dot|punkt|point|punto)\s*\)"
+    r"|\{\s*(?:\.|dot|punkt|point|punto)\s*\})\s*"
+)
 _SPACED_DOT = re.compile(rf"(?<=[a-z0-9])(?:\s+\.\s*|\s*\.\s+|\s+dot\s+)(?=(?:{_TLDS_STRONG})\b)")
 _SPACED_WWW = re.compile(r"\bwww\s*\.\s*(?=[a-z0-9])")
 _HXXP = re.compile(r"\bh(?:xx|\*\*|tt)p(s?)\s*(?:\[:\]|:)\s*/\s*/\s*")

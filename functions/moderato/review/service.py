@@ -13,11 +13,11 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from moderato.models import ActionRecord, Case, CaseEvent
+from moderato.models import ActionRecord, Case, CaseEvent, Label
 from moderato.review import policy
 from moderato.review.errors import ActionQueueUnavailable, CaseMissing
 from moderato.review.identity import Reviewer
-from moderato.review.requests import DecisionRequest
+from moderato.review.requests import Decision, DecisionRequest
 from moderato.settings import SlaPolicy
 
 
@@ -42,12 +42,19 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class OffenderMemory(Protocol):
+    """Remembers authors whose spam a moderator confirmed, so triage treats their next posts as repeat offences."""
+
+    def record(self, platform: str, author_id: str, at: datetime) -> None: ...
+
+
 @dataclass
 class ReviewService:
     cases: CaseRepository
     actions: ActionSender
     sla: SlaPolicy
     clock: Callable[[], datetime] = _utcnow
+    offenders: OffenderMemory | None = None
 
     def case(self, case_id: str) -> Case:
         found = self.cases.get(case_id)
@@ -70,7 +77,12 @@ class ReviewService:
 
     def decide(self, reviewer: Reviewer, case_id: str, request: DecisionRequest) -> Case:
         case = self.case(case_id)
-        return self._commit(case, policy.decide(case, reviewer, request, self.clock(), self.sla))
+        saved = self._commit(case, policy.decide(case, reviewer, request, self.clock(), self.sla))
+        # Hiding a spam case is the moderator confirming it: the author becomes a known offender.
+        if (self.offenders is not None and request.decision == Decision.HIDE and saved.label == Label.SPAM
+                and saved.post.author.id):
+            self.offenders.record(saved.post.platform.value, saved.post.author.id, self.clock())
+        return saved
 
     def propose_ban(self, reviewer: Reviewer, case_id: str, expected_version: int, reason: str) -> Case:
         case = self.case(case_id)

@@ -28,6 +28,7 @@ def sla_policy() -> SlaPolicy:
 class ReviewSettings(BaseModel):
     cases_table_name: str
     actions_queue_url: str
+    signals_table_name: str | None = None  # where confirmed spammers are remembered (repeat offenders)
     sla: SlaPolicy = Field(default_factory=SlaPolicy)
 
 
@@ -55,7 +56,7 @@ def _load(model: type[_M], function: str, names: list[str], with_sla: bool) -> _
 
 @lru_cache(maxsize=1)
 def review_settings() -> ReviewSettings:
-    return _load(ReviewSettings, "review", ["CASES_TABLE_NAME", "ACTIONS_QUEUE_URL"], True)
+    return _load(ReviewSettings, "review", ["CASES_TABLE_NAME", "ACTIONS_QUEUE_URL", "SIGNALS_TABLE_NAME"], True)
 
 
 @lru_cache(maxsize=1)

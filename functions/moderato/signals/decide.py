@@ -22,6 +22,7 @@ from enum import IntEnum
 
 from moderato.models import Label, Verdict
 from moderato.reasons import Reason, reason
+from moderato.signals import codes
 
 
 class Strength(IntEnum):
@@ -42,6 +43,31 @@ class Signal:
 
 
 WEAK_SIGNALS_FOR_SPAM = 2
+COMPLAINT_EVIDENCE_SCORE = 0.3
+# Reason-code prefixes of the classifier's complaint and crisis rules ("rule.complaint.own_order"...).
+COMPLAINT_EVIDENCE_PREFIXES = ("rule.complaint.", "rule.crisis.", "rule.brand.complaint", "rule.brand.crisis")
+
+
+def complaint_evidence(verdict: Verdict) -> bool:
+    """Whether the classifier saw a customer complaining, even if it did not settle on that label.
+
+    Duplication must never turn "where is my order?" into spam: a complaint label, a complaint or
+    crisis score above 0.3, or any complaint or crisis rule that matched is enough to protect a post.
+    """
+    if verdict.label in (Label.COMPLAINT, Label.CRISIS):
+        return True
+    if max(verdict.scores.get("complaint", 0.0), verdict.scores.get("crisis", 0.0)) >= COMPLAINT_EVIDENCE_SCORE:
+        return True
+    return any(r.code.startswith(COMPLAINT_EVIDENCE_PREFIXES) for r in verdict.reasons)
+
+
+def spam_evidence(verdict: Verdict, signals: list[Signal]) -> bool:
+    """Something besides duplication says "campaign": the classifier's spam view, a link, a redirect."""
+    return verdict.label == Label.SPAM or verdict.scores.get("spam", 0.0) >= COMPLAINT_EVIDENCE_SCORE or any(
+        s.strength >= Strength.WEAK and s.code not in _DUPLICATION for s in signals)
+
+
+_DUPLICATION = frozenset({codes.DUPLICATE_BY_AUTHOR, codes.DUPLICATE_COORDINATED})
 
 
 def decided_label(label: Label, signals: list[Signal]) -> Label:
@@ -75,8 +101,6 @@ def adjust(verdict: Verdict, signals: list[Signal]) -> Verdict:
     return verdict.model_copy(update={"label": label, "reasons": reasons})
 
 
-def raised_priority(label: Label, base_priority: int, signals: list[Signal], raise_codes: set[str]) -> int:
+def raises_priority(label: Label, signals: list[Signal]) -> bool:
     """Complaints and crises from a large audience go one step up the queue (1 is the most urgent)."""
-    if label in (Label.COMPLAINT, Label.CRISIS) and any(s.code in raise_codes for s in signals):
-        return max(1, base_priority - 1)
-    return base_priority
+    return label in (Label.COMPLAINT, Label.CRISIS) and any(s.code == codes.INFLUENCER for s in signals)

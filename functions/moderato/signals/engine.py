@@ -18,7 +18,14 @@ from moderato.reasons import Reason, reason
 from moderato.settings import BrandAccount
 from moderato.signals import codes
 from moderato.signals.config import SignalsConfig
-from moderato.signals.decide import Signal, Strength, adjust, raised_priority
+from moderato.signals.decide import (
+    Signal,
+    Strength,
+    adjust,
+    complaint_evidence,
+    raises_priority,
+    spam_evidence,
+)
 from moderato.signals.fingerprint import Fingerprint, distance, fingerprint
 from moderato.signals.identity import contact_redirects, impersonation, is_empty_account, is_influencer
 from moderato.signals.links import check_links
@@ -88,21 +95,25 @@ class SignalEngine:
         fp = fingerprint(post.text)
         eligible = fp.token_count >= self.config.duplicates.min_tokens
         neighbours = self._neighbours(fp, case_id, at) if eligible else []
-        dup_signals, flood = self._duplicate_signals(post, at, neighbours)
-        signals += dup_signals
+        # A customer complaining is never part of a campaign, however many customers write the same.
+        protected = complaint_evidence(verdict)
+        dup_signals, flood = self._duplicate_signals(post, at, neighbours, spam_evidence(verdict, signals))
+        signals += [] if protected else dup_signals
         adjusted = adjust(verdict, signals)
         flagged = adjusted.label == Label.SPAM and any(s.code in DUPLICATE_CODES for s in signals)
         retro = [Retro(r, reason, fp_bands(r)) for r, reason in flood] if flagged else []
         if first and eligible:
-            record = FingerprintRecord(case_id, fp.value, at, author_key(post), _thread(post),
-                                       adjusted.label.value, flagged)
+            # What the cluster's share of complaints counts: a protected normal post is a customer's.
+            stored_label = (Label.COMPLAINT if protected and adjusted.label == Label.NORMAL else adjusted.label).value
+            record = FingerprintRecord(case_id, fp.value, at, author_key(post), _thread(post), stored_label, flagged)
             expires = _epoch(now + timedelta(hours=self.config.retention.fingerprint_hours))
             self.store.add_fingerprint(record, fp.bands(), expires)
-        alert, wave_reasons = self._wave(post, adjusted.label, case_id, at, now, first)
+        counted = adjusted.label.value in self.config.waves.labels or (adjusted.label == Label.NORMAL and protected)
+        alert, wave_reasons = self._wave(post, counted, case_id, at, now, first)
         if wave_reasons:
             adjusted = adjusted.model_copy(update={"reasons": [*adjusted.reasons, *wave_reasons]})
-        raised = raised_priority(adjusted.label, 2, signals, {codes.INFLUENCER}) < 2
-        return Assessment(verdict=adjusted, priority_raised=raised, wave_alert=alert, retro=retro)
+        return Assessment(verdict=adjusted, priority_raised=raises_priority(adjusted.label, signals),
+                          wave_alert=alert, retro=retro)
 
     def settle(self, retro: Retro) -> None:
         """The earlier post got its duplicate reason (or was a complaint): never revisit it."""
@@ -179,8 +190,8 @@ class SignalEngine:
         return [r for r in self.store.similar(fp.bands(), since, dup.max_candidates)
                 if r.case_id != case_id and distance(r.simhash, fp.value) <= dup.max_hamming_distance]
 
-    def _duplicate_signals(self, post: Post, at: datetime,
-                           neighbours: list[FingerprintRecord]) -> tuple[list[Signal], list[Flood]]:
+    def _duplicate_signals(self, post: Post, at: datetime, neighbours: list[FingerprintRecord],
+                           campaign_like: bool) -> tuple[list[Signal], list[Flood]]:
         dup = self.config.duplicates
         me, thread = author_key(post), _thread(post)
         signals: list[Signal] = []
@@ -202,18 +213,21 @@ class SignalEngine:
         if len(authors) >= dup.coordinated_min_authors and complaints * 2 < max(1, len(others)):
             detail = (f"same text by {len(authors)} authors in "
                       f"{_minutes(dup.coordinated_window_minutes)} (coordinated)")
-            signals.append(Signal(codes.DUPLICATE_COORDINATED, detail, Strength.FLOOD))
+            # Duplication alone is only a hint: many people do write the same words.
+            strength = Strength.FLOOD if campaign_like else Strength.WEAK
+            signals.append(Signal(codes.DUPLICATE_COORDINATED, detail, strength))
             known = {r.case_id for r, _ in flood}
-            flood += [(r, reason(codes.DUPLICATE_COORDINATED, detail)) for r in recent
-                      if _retro_candidate(r) and r.case_id not in known]
+            if campaign_like:  # other authors' posts are relabelled only for a clear campaign
+                flood += [(r, reason(codes.DUPLICATE_COORDINATED, detail)) for r in recent
+                          if _retro_candidate(r) and r.case_id not in known]
         return signals, flood
 
     # --- crisis waves -------------------------------------------------------------------------------
 
-    def _wave(self, post: Post, label: Label, case_id: str, at: datetime, now: datetime,
+    def _wave(self, post: Post, counted: bool, case_id: str, at: datetime, now: datetime,
               first: bool) -> tuple[WaveAlert | None, list[Reason]]:
         config = self.config.waves
-        if label.value not in config.labels:
+        if not counted:
             return None, []
         subject = subject_of(post.text, config.subjects)
         key = wave_key(post.account_id, subject)

@@ -1,0 +1,156 @@
+"""End to end: tokens, the review API through the local gateway, two-person bans and the fake platform.
+
+Its own stack (not the shared session one): the actions function must be started pointing at a fake
+platform (META_GRAPH_URL, X_API_URL in its environment), and a token is put into PlatformTokens so
+the call is real instead of a dry run.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import requests
+from moderato.adapters.case_store import CaseStore
+from moderato.cases import opening_event
+from moderato.models import Label
+from moderato_local.fake_platform import FakePlatform
+from moderato_local.jwt_issuer import JwtSettings, issue_token
+from moderato_local.process import LocalStackProcess
+
+from tests.review_support import PAGE_ID, make_case
+from tests.support import REPO
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+JWT = JwtSettings.load(REPO / "infra" / "local" / "secrets.json")
+
+
+@pytest.fixture(scope="module")
+def fake_platform() -> Iterator[FakePlatform]:
+    with FakePlatform() as platform:
+        yield platform
+
+
+@pytest.fixture(scope="module")
+def stack(fake_platform: FakePlatform) -> Iterator[LocalStackProcess]:
+    env = {"META_GRAPH_URL": fake_platform.url, "X_API_URL": fake_platform.url}
+    with LocalStackProcess(REPO / "template.yaml", REPO / "functions", env=env) as local:
+        local.client("secretsmanager").put_secret_value(
+            SecretId=local.resources["PlatformTokens"],
+            SecretString=json.dumps({"meta": {PAGE_ID: "fake-page-token"}, "x": {}}))
+        yield local
+
+
+def bearer(user: str, *groups: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {issue_token(JWT, user, groups)}"}
+
+
+def api(stack: LocalStackProcess, method: str, path: str, headers: dict[str, str] | None,
+        body: dict[str, Any] | None = None) -> requests.Response:
+    return requests.request(method, f"{stack.gateway_url}{path}", headers=headers or {}, json=body, timeout=10)
+
+
+def history(stack: LocalStackProcess, case_id: str) -> list[str]:
+    store = CaseStore(stack.resources["CasesTable"], stack.client("dynamodb"))
+    return [event.action for event in store.history(case_id)]
+
+
+def test_review_flow_from_token_to_the_platform(stack: LocalStackProcess, fake_platform: FakePlatform) -> None:
+    # Given a spam case and an open complaint, written as triage would.
+    now = datetime.now(UTC) - timedelta(minutes=1)
+    store = CaseStore(stack.resources["CasesTable"], stack.client("dynamodb"))
+    spam = make_case(Label.SPAM, "facebook-e2e-spam", author_id="spammer-1", now=now)
+    complaint = make_case(Label.COMPLAINT, "facebook-e2e-complaint", author_id="jeanne-1", now=now)
+    for case in (spam, complaint):
+        store.create(case, opening_event(case))
+    alice, carol, bob = bearer("alice", "moderators"), bearer("carol", "approvers"), bearer("bob", "approvers")
+
+    # No token, or a forged one: 401 and no case data.
+    forged = issue_token(JwtSettings("a-wrong-key-of-at-least-32-bytes", JWT.issuer, JWT.audience), "eve",
+                         ["approvers"])
+    for headers in (None, {"Authorization": "Bearer not-a-jwt"}, {"Authorization": f"Bearer {forged}"}):
+        answer = api(stack, "GET", "/cases", headers)
+        assert answer.status_code == 401 and "facebook-e2e" not in answer.text
+
+    # A moderator lists the queue, most urgent first.
+    answer = api(stack, "GET", "/cases", alice)
+    assert answer.status_code == 200
+    assert [c["case_id"] for c in answer.json()["items"]] == ["facebook-e2e-complaint", "facebook-e2e-spam"]
+
+    # The author of an open complaint cannot be banned, and is told why.
+    answer = api(stack, "POST", "/cases/facebook-e2e-complaint/ban-proposals", alice,
+                 {"expected_version": 1, "reason": "keeps writing to us in capitals"})
+    assert answer.status_code == 409 and "must not be silenced" in answer.json()["message"]
+
+    # Carol proposes a ban; approving it herself is refused and reaches no platform.
+    answer = api(stack, "POST", "/cases/facebook-e2e-spam/ban-proposals", carol,
+                 {"expected_version": 1, "reason": "the same phishing link in ten threads"})
+    assert answer.status_code == 201, answer.text
+    proposal_id, version = answer.json()["proposal"]["proposal_id"], answer.json()["case"]["version"]
+    approve = f"/cases/facebook-e2e-spam/ban-proposals/{proposal_id}/approve"
+    answer = api(stack, "POST", approve, carol, {"expected_version": version})
+    assert answer.status_code == 403 and "different person" in answer.json()["message"]
+
+    # A decision on a stale version: 409.
+    answer = api(stack, "POST", "/cases/facebook-e2e-spam/decisions", alice,
+                 {"expected_version": version - 1, "decision": "hide"})
+    assert answer.status_code == 409 and answer.json()["code"] == "stale_version"
+
+    assert stack.wait_idle(15)
+    assert fake_platform.received() == []
+
+    # Bob, another approver, approves: the actions function bans on the platform, once.
+    answer = api(stack, "POST", approve, bob, {"expected_version": version, "reason": "agreed"})
+    assert answer.status_code == 200 and answer.json()["proposal"]["status"] == "approved"
+    deadline = time.monotonic() + 20
+    while "action.done" not in history(stack, "facebook-e2e-spam") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert stack.wait_idle(15)
+    [call] = fake_platform.received()
+    assert (call.method, call.path, call.form, call.authorized) == ("POST", f"/{PAGE_ID}/blocked",
+                                                                   {"user": "spammer-1"}, True)
+    assert fake_platform.received("DELETE") == []
+
+    # Every step is in the case history.
+    detail = api(stack, "GET", "/cases/facebook-e2e-spam", alice).json()
+    assert [e["action"] for e in detail["history"]] == ["triaged", "ban.proposed", "ban.approved", "action.done"]
+    assert [e["actor"] for e in detail["history"]][1:] == ["carol", "bob", "system:actions"]
+    assert detail["case"]["ban_proposals"][0]["status"] == "executed"
+
+
+def test_the_cli_reviews_through_the_api_and_exports_feedback(
+    stack: LocalStackProcess, tmp_path: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from moderato_cli.main import main
+
+    now = datetime.now(UTC) - timedelta(minutes=1)
+    case = make_case(Label.COMPLAINT, "facebook-e2e-cli", author_id="bot-7", now=now, text="free followers, DM me")
+    CaseStore(stack.resources["CasesTable"], stack.client("dynamodb")).create(case, opening_event(case))
+    token = issue_token(JWT, "dora", ["moderators"])
+    base = ["review", "--api", stack.gateway_url, "--token", token]
+
+    assert main([*base, "--json", "list", "--label", "complaint"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert "facebook-e2e-cli" in [item["case_id"] for item in listed["items"]]
+    assert main([*base, "claim", "facebook-e2e-cli", "--version", "1"]) == 0
+    # Hiding an open complaint is refused by the server, and the CLI says why.
+    assert main([*base, "decide", "facebook-e2e-cli", "hide"]) == 1
+    assert "must not be silenced" in capsys.readouterr().err
+    assert main([*base, "decide", "facebook-e2e-cli", "relabel", "--label", "spam",
+                 "--reason", "a follower-selling bot, not a customer"]) == 0
+    # A stale version is refused.
+    assert main([*base, "decide", "facebook-e2e-cli", "hide", "--version", "2"]) == 1
+    assert "refused (409)" in capsys.readouterr().err
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")  # the emulator's fake credentials
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    out = tmp_path / "feedback.jsonl"
+    assert main(["export-feedback", "--out", str(out), "--table", stack.resources["CasesTable"],
+                 "--endpoint-url", stack.aws_endpoint, "--region", "eu-west-1"]) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert {"id": "feedback-facebook-e2e-cli", "text": "free followers, DM me", "label": "spam", "lang": "fr",
+            "platform": "facebook", "source": "feedback"} in rows

@@ -1,0 +1,121 @@
+"""In-memory fakes of the signal and case ports: the same semantics as DynamoDB, none of the I/O."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from moderato.models import Case, CaseEvent
+from moderato.signals.store import FingerprintRecord, WavePost
+
+
+class MemorySignalStore:
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+        self.fingerprints: dict[str, dict[str, FingerprintRecord]] = {}
+        self.counters: dict[tuple[str, str], int] = {}
+        self.wave_items: dict[str, list[WavePost]] = {}
+        self.claims: dict[str, dict[str, Any]] = {}
+        self.expiries: list[int] = []
+
+    def first_sighting(self, case_id: str, expires_at: int) -> bool:
+        self.expiries.append(expires_at)
+        if case_id in self.seen:
+            return False
+        self.seen.add(case_id)
+        return True
+
+    def add_fingerprint(self, record: FingerprintRecord, bands: list[str], expires_at: int) -> None:
+        self.expiries.append(expires_at)
+        for band in bands:
+            self.fingerprints.setdefault(band, {})[record.case_id] = record
+
+    def similar(self, bands: list[str], since: datetime, limit: int) -> list[FingerprintRecord]:
+        found: dict[str, FingerprintRecord] = {}
+        for band in bands:
+            records = sorted(self.fingerprints.get(band, {}).values(), key=lambda r: r.at, reverse=True)
+            for record in [r for r in records if r.at >= since][:limit]:
+                found.setdefault(record.case_id, record)
+        return sorted(found.values(), key=lambda r: r.at, reverse=True)
+
+    def mark_flagged(self, record: FingerprintRecord, bands: list[str]) -> None:
+        for band in bands:
+            if record.case_id in self.fingerprints.get(band, {}):
+                self.fingerprints[band][record.case_id] = replace(record, flagged=True)
+
+    def increment(self, key: str, bucket: str, amount: int, expires_at: int) -> int:
+        self.expiries.append(expires_at)
+        self.counters[(key, bucket)] = self.counters.get((key, bucket), 0) + amount
+        return self.counters[(key, bucket)]
+
+    def counts(self, key: str, first_bucket: str, last_bucket: str) -> dict[str, int]:
+        return {b: n for (k, b), n in self.counters.items() if k == key and first_bucket <= b <= last_bucket}
+
+    def add_wave_post(self, wave_key: str, post: WavePost, expires_at: int) -> None:
+        self.expiries.append(expires_at)
+        self.wave_items.setdefault(wave_key, []).append(post)
+
+    def wave_posts(self, wave_key: str, since: datetime, limit: int) -> list[WavePost]:
+        return sorted([p for p in self.wave_items.get(wave_key, []) if p.at >= since], key=lambda p: p.at)[:limit]
+
+    def claim_wave_alert(self, wave_key: str, case_id: str, now: datetime, cooldown_until: datetime,
+                         expires_at: int) -> bool:
+        claim = self.claims.get(wave_key)
+        if claim and claim["until"] >= now and not (claim["starter"] == case_id and not claim["published"]):
+            return False
+        self.expiries.append(expires_at)
+        self.claims[wave_key] = {"starter": case_id, "until": cooldown_until, "published": False}
+        return True
+
+    def mark_wave_published(self, wave_key: str, case_id: str, at: datetime) -> None:
+        claim = self.claims.get(wave_key)
+        if claim and claim["starter"] == case_id:
+            claim["published"] = True
+
+
+class MemoryCases:
+    def __init__(self) -> None:
+        self.cases: dict[str, Case] = {}
+        self.routed: set[str] = set()
+        self.events: list[CaseEvent] = []
+
+    def create(self, case: Case, event: CaseEvent, expires_at: datetime | None = None) -> tuple[Case, bool, bool]:
+        if case.case_id in self.cases:
+            return self.cases[case.case_id], False, case.case_id in self.routed
+        self.cases[case.case_id] = case
+        self.events.append(event)
+        return case, True, False
+
+    def mark_routed(self, case_id: str, at: datetime) -> None:
+        self.routed.add(case_id)
+
+    def get(self, case_id: str) -> Case | None:
+        return self.cases.get(case_id)
+
+    def save(self, case: Case, event: CaseEvent, expected_version: int) -> Case:
+        assert self.cases[case.case_id].version == expected_version
+        self.cases[case.case_id] = case
+        self.events.append(event)
+        return case
+
+
+class Recorder:
+    """Queues and alert topic: remembers what was sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[Case] = []
+        self.crises: list[Case] = []
+        self.waves: list[Any] = []
+
+    def send(self, case: Case) -> str:
+        self.sent.append(case)
+        return f"m-{len(self.sent)}"
+
+    def publish_crisis(self, case: Case) -> str:
+        self.crises.append(case)
+        return "c"
+
+    def publish_wave(self, alert: Any) -> str:
+        self.waves.append(alert)
+        return "w"
