@@ -148,7 +148,7 @@ def run() -> None:
     ours = _time_each(classifier.classify, posts)
     print(f"posts timed: {len(posts)} (best of {REPEATS} per post), one core; model {classifier.version}")
     print(f"{'classifier':<34} {'posts/s':>10} {'p50 ms':>9} {'p99 ms':>9}")
-    print(_line("moderato hybrid (full verdict)", ours))
+    print(_line("moderato classify (full verdict)", ours))
     if TFIDF.exists():
         baseline = TfidfBaseline(TFIDF)
         print(_line("TF-IDF word 1-2gram LR (numpy)", _time_each(baseline.predict, texts)))

@@ -71,7 +71,6 @@ def run() -> None:
     sys.path[:0] = [str(REPO / "functions"), str(REPO / "infra"), str(REPO)]
     import webhook
     from moderato.platforms.meta import MetaPlatform
-
     from tests.support import api_event, encode, meta_comment
 
     secrets = {"app_secret": "bench-secret", "verify_token": "bench"}

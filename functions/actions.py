@@ -15,6 +15,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from moderato.actions.executor import ActionExecutor, PlatformError
 from moderato.actions.messages import ActionMessage
 from moderato.adapters.actions_queue import ActionsQueue

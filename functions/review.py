@@ -20,6 +20,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from moderato.adapters.actions_queue import ActionsQueue
 from moderato.adapters.aws import client
 from moderato.adapters.case_store import CaseFilter, CaseNotFound, CaseStore, StaleCaseVersion

@@ -12,6 +12,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from moderato.adapters.aws import client
 from moderato.adapters.case_store import CaseFilter, CaseStore
 from moderato.review.settings import sla_check_settings

@@ -22,6 +22,7 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from moderato.adapters.aws import client
 from moderato.adapters.case_queues import AlertPublisher, CaseQueues
 from moderato.adapters.case_store import CaseStore

@@ -16,6 +16,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from moderato.adapters.aws import client
 from moderato.adapters.ingest_queue import IngestQueue
 from moderato.adapters.secrets import WebhookSecrets

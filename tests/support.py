@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import jsonschema
+
 from moderato_local.events import HttpRequest, http_api_event
 
 REPO = Path(__file__).resolve().parents[1]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedGroupKFold
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "functions"))
@@ -91,8 +91,9 @@ def main() -> int:
             latencies.append((time.perf_counter() - t0) * 1000)
         oof = np.zeros(len(examples), dtype=int)
         auth_idx, pub_idx = np.flatnonzero(is_auth), np.flatnonzero(~is_auth)
-        folds = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=SEED)
-        for tr, te in folds.split(auth_idx, y[auth_idx]):
+        folds = StratifiedGroupKFold(n_splits=FOLDS, shuffle=True, random_state=SEED)
+        groups = np.array([examples[i].group for i in auth_idx])
+        for tr, te in folds.split(auth_idx, y[auth_idx], groups):
             train = np.concatenate([auth_idx[tr], pub_idx])
             model = LogisticRegression(C=10.0, max_iter=3000, random_state=SEED)
             model.fit(x[train], y[train], sample_weight=w[train])

@@ -40,6 +40,7 @@ class Example:
     source: str  # "authored", "feedback", "sms", "spamassassin"
     lang: str = ""
     weight: float = 1.0
+    group: str = ""  # the file it came from: one author's batch, kept together in cross-validation
 
 
 def _read_jsonl(path: Path, source: str) -> list[Example]:
@@ -59,7 +60,7 @@ def _read_jsonl(path: Path, source: str) -> list[Example]:
             print(f"warning: {path.name}:{number}: missing text or unknown label, skipped", file=sys.stderr)
             continue
         out.append(Example(id=str(row.get("id") or f"{path.stem}:{number}"), text=text, label=label,
-                           source=source, lang=str(row.get("lang") or "")))
+                           source=source, lang=str(row.get("lang") or ""), group=path.stem))
     return out
 
 

@@ -13,15 +13,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
+from rich.table import Table
+
 from moderato.adapters.aws import client
 from moderato.adapters.case_store import CaseStore
 from moderato.cases import case_id_for
 from moderato.models import Case
 from moderato.platforms import get_platform
 from moderato.platforms.base import DeliveryContext
-from rich.console import Console
-from rich.table import Table
-
 from moderato_cli.commands.replay import replay
 from moderato_cli.deliveries import build_payload, load_secrets, read_rows
 from moderato_cli.paths import DEMO_DIR, LOCAL_SECRETS

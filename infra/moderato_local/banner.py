@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from moderato.platforms import PLATFORMS
 from rich.console import Console
 
+from moderato.platforms import PLATFORMS
 from moderato_local.stack import LocalStack
 
 

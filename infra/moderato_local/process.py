@@ -20,7 +20,7 @@ import boto3
 import requests
 
 from moderato_local.resolver import REGION
-from moderato_local.stack import DEFAULT_FUNCTIONS, DEFAULT_TEMPLATE, REPO_ROOT, queues_empty
+from moderato_local.stack import DEFAULT_FUNCTIONS, DEFAULT_TEMPLATE, REPO_ROOT, queues_empty, wait_until_quiet
 from moderato_local.wiring import Wired
 
 
@@ -121,16 +121,10 @@ class LocalStackProcess:
         return boto3.client(service, **self.aws_settings())
 
     def wait_idle(self, timeout: float, settle: float = 0.3) -> bool:
-        deadline = time.monotonic() + timeout
         sqs = self.client("sqs")
-        quiet_since: float | None = None
-        while time.monotonic() < deadline:
+
+        def quiet() -> bool:
             health = requests.get(f"{self.gateway_url}/health", timeout=5).json()
-            if health.get("inflight") == 0 and queues_empty(sqs, self.polled_queues):
-                quiet_since = quiet_since or time.monotonic()
-                if time.monotonic() - quiet_since >= settle:
-                    return True
-            else:
-                quiet_since = None
-            time.sleep(0.1)
-        return False
+            return health.get("inflight") == 0 and queues_empty(sqs, self.polled_queues)
+
+        return wait_until_quiet(quiet, timeout, settle)

@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -289,18 +290,9 @@ class LocalStack:
 
     def wait_idle(self, timeout: float, settle: float = 0.3) -> bool:
         """True once polled queues are empty and nothing runs, for ``settle`` seconds in a row."""
-        deadline = time.monotonic() + timeout
         sqs = self.client("sqs")
-        quiet_since: float | None = None
-        while time.monotonic() < deadline:
-            if self.activity.in_flight == 0 and queues_empty(sqs, self.polled_queues):
-                quiet_since = quiet_since or time.monotonic()
-                if time.monotonic() - quiet_since >= settle:
-                    return True
-            else:
-                quiet_since = None
-            time.sleep(0.1)
-        return False
+        return wait_until_quiet(lambda: self.activity.in_flight == 0 and queues_empty(sqs, self.polled_queues),
+                                timeout, settle)
 
     def _health(self) -> tuple[bool, dict[str, Any]]:
         return self.ready, {
@@ -315,6 +307,21 @@ class LocalStack:
 def _close_server(server: GatewayServer) -> None:
     server.shutdown()
     server.server_close()
+
+
+def wait_until_quiet(is_quiet: Callable[[], bool], timeout: float, settle: float) -> bool:
+    """True once ``is_quiet()`` has held for ``settle`` seconds in a row, False after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    quiet_since: float | None = None
+    while time.monotonic() < deadline:
+        if is_quiet():
+            quiet_since = quiet_since or time.monotonic()
+            if time.monotonic() - quiet_since >= settle:
+                return True
+        else:
+            quiet_since = None
+        time.sleep(0.1)
+    return False
 
 
 def queues_empty(sqs: Any, queue_urls: list[str]) -> bool:

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from moderato_local.process import LocalStackProcess
 
 REPO = Path(__file__).resolve().parents[2]

@@ -17,6 +17,7 @@ from typing import Any
 import jwt
 import pytest
 import requests
+
 from moderato_local.jwt_issuer import JwtSettings, issue_token
 from moderato_local.stack import LocalStack
 from moderato_local.template import Template

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 import requests
-from moderato.platforms.x import crc_response_token
 
+from moderato.platforms.x import crc_response_token
 from tests.support import LOCAL_SECRETS, assert_case_message, encode, meta_comment, signed_headers, x_tweet
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]

@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 import requests
+
 from moderato.adapters.case_store import CaseStore
 from moderato.cases import opening_event
 from moderato.models import Label
 from moderato_local.fake_platform import FakePlatform
 from moderato_local.jwt_issuer import JwtSettings, issue_token
 from moderato_local.process import LocalStackProcess
-
 from tests.review_support import PAGE_ID, make_case
 from tests.support import REPO
 

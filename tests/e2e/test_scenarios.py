@@ -14,11 +14,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from rich.console import Console
+
 from moderato.adapters.case_store import CaseStore
 from moderato.models import Case
 from moderato_cli.commands.replay import replay
-from rich.console import Console
-
 from tests.signal_scenarios import (
     IG_ACCOUNT,
     X_ACCOUNT,

@@ -14,11 +14,11 @@ from typing import Any
 
 import boto3
 import pytest
+from moto import mock_aws
+
 from moderato_local.provision import Provisioner
 from moderato_local.resolver import REGION, Resolver
 from moderato_local.template import Template
-from moto import mock_aws
-
 from tests.support import LOCAL_SECRETS, REPO
 
 
@@ -54,10 +54,11 @@ def _function_env(template: Template, resolver: Resolver) -> dict[str, str]:
 
 def load_handler(name: str) -> Any:
     """Import a handler module afresh, as a new Lambda execution environment would."""
+    from aws_lambda_powertools.utilities import parameters
+
     import moderato.adapters.aws
     import moderato.review.settings
     import moderato.settings
-    from aws_lambda_powertools.utilities import parameters
 
     moderato.adapters.aws.client.cache_clear()
     moderato.settings.webhook_settings.cache_clear()

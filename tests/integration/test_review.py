@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
 from moderato.adapters.case_store import CaseStore
 from moderato.cases import opening_event
 from moderato.models import Case, Label, Platform
 from moderato.review.settings import clear_caches
-
 from tests.integration.conftest import AwsEnv, FakeContext, load_handler
 from tests.review_support import claims_of, make_case, review_event
 

@@ -11,7 +11,6 @@ from moderato.settings import load_brand_accounts
 from moderato.signals import SignalEngine, load_signals_config, record_confirmed_spam
 from moderato.signals.fingerprint import fingerprint
 from moderato.signals.store import FingerprintRecord, WavePost
-
 from tests.integration.conftest import AwsEnv
 
 NOW = datetime.now(UTC).replace(microsecond=0)

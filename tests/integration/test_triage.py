@@ -9,7 +9,6 @@ from typing import Any
 
 from moderato.adapters.case_store import CaseStore
 from moderato.models import Delivery
-
 from tests.integration.conftest import AwsEnv, FakeContext, load_handler
 from tests.support import assert_case_message, encode, meta_comment, x_tweet
 

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+
 from moderato.adapters.case_store import CaseStore
 from moderato.models import Case, Delivery
 from moderato_cli.deliveries import build_payload
-
 from tests.integration.conftest import AwsEnv, FakeContext, load_handler
 from tests.integration.test_triage import sqs_event
 from tests.signal_scenarios import fake_support, late_delivery_wave, promo_flood, where_is_my_order

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from moderato.models import Delivery
 from moderato.platforms.x import crc_response_token
-
 from tests.integration.conftest import AwsEnv, FakeContext, load_handler
 from tests.support import LOCAL_SECRETS, api_event, encode, meta_comment, signed_headers, x_tweet
 

@@ -6,7 +6,6 @@ import json
 
 from moderato_cli.openapi_doc import OPENAPI_PATH, render
 from moderato_local.cfn_yaml import load_template
-
 from tests.support import REPO
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from moderato_local.cfn_yaml import load_template
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from moderato_local.cfn_yaml import load_template
 
+from moderato_local.cfn_yaml import load_template
 from tests.support import REPO
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from moderato.cases import case_message
 from moderato.models import Author, Case, CaseEvent, Label, Platform, Post, PostKind, Verdict
 from moderato.reasons import EMPTY_TEXT, reason
 from moderato.routing import route
 from moderato.settings import SlaPolicy
 from moderato.triage_service import TriageService
-
 from tests.support import assert_case_message
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)

@@ -45,7 +45,7 @@ class FeatureConfig:
     char_max: int = 5
     word_bigrams: bool = True
     with_extras: bool = True
-    extra_weight: float = 1.0
+    extra_weight: float = 0.3
 
     def to_dict(self) -> dict[str, object]:
         return {"n_features": self.n_features, "char_min": self.char_min, "char_max": self.char_max,

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from moderato.classify.evaluation import CLASSES, report
-
 from moderato_cli.commands.classify import InputError, open_input, post_from_row, read_rows, verdict_json
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from moderato.classify import Classifier, classify, default_classifier
 from moderato.classify.decision import decide
 from moderato.classify.model import Policy

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from moderato_cli.main import main
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from moderato.classify.langid import detect_language
 from moderato.classify.normalize import normalize
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from moderato.classify.normalize import normalize
 from moderato.classify.rules import RULES, match_brand, match_rules, validate_brand_lexicon
 from moderato.models import Label

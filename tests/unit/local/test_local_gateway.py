@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import requests
+
 from moderato_local.gateway import MAX_BODY_BYTES, Gateway, GatewayServer, bind_gateway, serve_in_thread
 from moderato_local.routes import Route
 

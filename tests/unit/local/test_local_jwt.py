@@ -7,6 +7,7 @@ from pathlib import Path
 
 import jwt
 import pytest
+
 from moderato_cli.main import main
 from moderato_local.jwt_issuer import (
     JwtSettings,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from moderato_local.routes import Route, http_routes, select_route
 from moderato_local.template import Template, TemplateError
 

@@ -10,12 +10,13 @@ from typing import Any
 
 import boto3
 import pytest
+from moto import mock_aws
+
 from moderato_local.provision import Provisioner
 from moderato_local.resolver import Resolver, ResourceInfo, dependencies
 from moderato_local.stack import LocalStack, PortInUse
 from moderato_local.template import Template, TemplateError
 from moderato_local.wiring import wire
-from moto import mock_aws
 
 REPO = Path(__file__).resolve().parents[3]
 FIXTURES = REPO / "tests" / "fixtures" / "local"

@@ -8,6 +8,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+
 from moderato.models import Platform, PostKind
 from moderato.platforms.base import (
     DeliveryContext,
@@ -20,7 +21,6 @@ from moderato.platforms.base import (
 )
 from moderato.platforms.meta import MetaPlatform
 from moderato.reasons import MENTION_TEXT_NOT_IN_PAYLOAD
-
 from tests.support import PAGE_ID, meta_comment
 
 SECRETS = {"app_secret": "s3cret", "verify_token": "tok"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+
 from moderato.models import PostKind
 from moderato.platforms.base import (
     DeliveryContext,
@@ -14,7 +15,6 @@ from moderato.platforms.base import (
     SignatureMissing,
 )
 from moderato.platforms.x import XPlatform, crc_response_token
-
 from tests.support import x_tweet
 
 x = XPlatform()

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from moderato.actions.calls import ActionUnsupported, Endpoints, PlatformCall, build_call
 from moderato.actions.executor import ActionExecutor, Outcome, PlatformError
 from moderato.actions.messages import ActionMessage
@@ -17,7 +18,6 @@ from moderato.models import ActionStatus, Case, CaseEvent, Label, Platform, Prop
 from moderato.review import policy
 from moderato.review.requests import Decision, DecisionRequest
 from moderato.review.settings import clear_caches
-
 from tests.review_support import ALICE, BOB, SLA, T0, make_case
 
 LATER = T0 + timedelta(minutes=5)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from moderato_cli.commands.export_feedback import training_rows
 from moderato_cli.main import main
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+
 from moderato.models import ActionKind, ActionStatus, CaseStatus, Label, ProposalStatus
 from moderato.review import policy
 from moderato.review.errors import (
@@ -20,7 +21,6 @@ from moderato.review.errors import (
 )
 from moderato.review.identity import Reviewer, parse_groups, reviewer_from_claims
 from moderato.review.requests import Decision, DecisionRequest
-
 from tests.review_support import ALICE, BOB, CAROL, MALLORY, SLA, T0, make_case
 
 LATER = T0 + timedelta(minutes=5)

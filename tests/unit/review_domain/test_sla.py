@@ -6,7 +6,6 @@ from datetime import timedelta
 
 from moderato.models import CaseStatus, Label, Promise
 from moderato.review.sla import Overdue, count_overdue, overdue
-
 from tests.review_support import SLA, T0, make_case
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from moderato.models import Author, Label, Post, Verdict
 from moderato.settings import ConfigurationError, load_brand_accounts
 from moderato.signals import codes

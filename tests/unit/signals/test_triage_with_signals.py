@@ -12,7 +12,6 @@ from moderato.models import Author, Label, Post, Verdict
 from moderato.settings import SlaPolicy, load_brand_accounts
 from moderato.signals import SignalEngine, codes, load_signals_config, record_confirmed_spam
 from moderato.triage_service import TriageService
-
 from tests.unit.signals.fakes import MemoryCases, MemorySignalStore, Recorder
 
 PAGE = "206070979425408"
