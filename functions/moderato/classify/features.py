@@ -6,8 +6,12 @@ out of the deployment package and is stable across Python versions and processes
 
 Blocks, each a prefix in the hashed space:
 
-- ``w:`` word unigrams and bigrams (tokens include ``!``, ``?`` and emojis), L2-normalized as a block;
+- ``w:`` word unigrams and bigrams, optionally trigrams (tokens include ``!``, ``?`` and emojis), and,
+  with ``negation``, ``w:~word`` for the words within three tokens after a negator (not, pas, nie,
+  kein, nunca ...), L2-normalized as a block;
 - ``c:`` character 2-5-grams inside word boundaries (catch "rembours", typos, inflections), L2-normalized;
+- ``s:`` (``char_span``) character 3-5-grams over the whole normalized token sequence, crossing word
+  boundaries ("my ord", "e est o"), L2-normalized;
 - ``R:`` rule hits, ``F:`` normalization flags, ``L:`` language, ``M:`` shape signals, ``S:`` sentiment
   lexicon counts: each with a fixed value ``extra_weight`` (the hybrid model; the n-gram-only model
   sets ``with_extras=False``).
@@ -46,11 +50,17 @@ class FeatureConfig:
     word_bigrams: bool = True
     with_extras: bool = True
     extra_weight: float = 0.3
+    word_trigrams: bool = False
+    negation: bool = False
+    char_span: bool = False
+    extras_rules_only: bool = False  # only the ``R:`` rule hits as extras, no flags/shape/sentiment
 
     def to_dict(self) -> dict[str, object]:
         return {"n_features": self.n_features, "char_min": self.char_min, "char_max": self.char_max,
                 "word_bigrams": self.word_bigrams, "with_extras": self.with_extras,
-                "extra_weight": self.extra_weight}
+                "extra_weight": self.extra_weight, "word_trigrams": self.word_trigrams,
+                "negation": self.negation, "char_span": self.char_span,
+                "extras_rules_only": self.extras_rules_only}
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> FeatureConfig:
@@ -61,6 +71,10 @@ class FeatureConfig:
             word_bigrams=bool(data["word_bigrams"]),
             with_extras=bool(data["with_extras"]),
             extra_weight=float(data["extra_weight"]),  # type: ignore[arg-type]
+            word_trigrams=bool(data.get("word_trigrams", False)),
+            negation=bool(data.get("negation", False)),
+            char_span=bool(data.get("char_span", False)),
+            extras_rules_only=bool(data.get("extras_rules_only", False)),
         )
 
 
@@ -118,12 +132,41 @@ def _add_block(out: dict[int, float], keys: set[str], n_features: int) -> None:
         out[idx] = out.get(idx, 0.0) + value
 
 
+NEGATORS = frozenset({
+    "not", "no", "never", "nothing", "nobody", "dont", "don't", "didn't", "didnt", "doesn't", "isn't", "wasn't",
+    "can't", "cant", "won't", "haven't", "hasn't", "aren't", "couldn't",
+    "pas", "jamais", "rien", "aucun", "aucune", "personne", "ni", "plus",
+    "nunca", "nada", "ningun", "ninguna", "nadie", "tampoco",
+    "nicht", "nie", "kein", "keine", "keinen", "keiner", "nichts", "niemand",
+})
+_CLAUSE_END = frozenset({".", "!", "?", ",", ";", ":"})
+
+
+def negated_words(tokens: tuple[str, ...]) -> set[str]:
+    """``w:~word`` for the (up to three) words after a negator, until the clause ends."""
+    out: set[str] = set()
+    left = 0
+    for tok in tokens:
+        if tok in _CLAUSE_END:
+            left = 0
+        elif tok in NEGATORS:
+            left = 3
+        elif left:
+            out.add(f"w:~{tok}")
+            left -= 1
+    return out
+
+
 def featurize(norm: Normalized, hits: list[RuleHit], language: str, config: FeatureConfig) -> dict[int, float]:
     """Sparse feature vector ``{index: value}`` of one post."""
     tokens = norm.tokens
     words: set[str] = {f"w:{t}" for t in tokens}
     if config.word_bigrams:
         words.update(f"w:{a} {b}" for a, b in pairwise(tokens))
+    if config.word_trigrams:
+        words.update(f"w:{a} {b} {c}" for a, b, c in zip(tokens, tokens[1:], tokens[2:], strict=False))
+    if config.negation:
+        words.update(negated_words(tokens))
     chars: set[str] = set()
     lo, hi = config.char_min, config.char_max
     for tok in set(tokens):
@@ -137,8 +180,15 @@ def featurize(norm: Normalized, hits: list[RuleHit], language: str, config: Feat
     out: dict[int, float] = {}
     _add_block(out, words, config.n_features)
     _add_block(out, chars, config.n_features)
+    if config.char_span:
+        line = " " + " ".join(tokens[:400]) + " "
+        size = len(line)
+        _add_block(out, {"s:" + line[i:i + n] for n in range(3, 6) for i in range(size - n + 1)},
+                   config.n_features)
     if config.with_extras:
-        for name in extra_names(norm, hits, language):
+        names = ([f"R:{h.code}" for h in hits] if config.extras_rules_only
+                 else extra_names(norm, hits, language))
+        for name in names:
             idx = _index(name, config.n_features)
             out[idx] = out.get(idx, 0.0) + config.extra_weight
     return out

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
@@ -123,6 +124,12 @@ def register(subparsers: Any) -> None:
     undo.add_argument("--reason", required=True)
     undo.set_defaults(func=_simple("undo-hide"))
 
+    # People type `moderato review list --json` as often as `moderato review --json list`: accept both.
+    for sub in actions.choices.values():
+        sub.add_argument("--api", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        sub.add_argument("--token", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        sub.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print the API's JSON answer")
+
 
 def _client(args: argparse.Namespace) -> ReviewClient:
     token = args.token or os.environ.get("MODERATO_TOKEN")
@@ -158,6 +165,20 @@ def _print(result: Any) -> None:
                       f"(proposed by {proposal['proposed_by']})")
 
 
+def _due(due_at: str | None, now: datetime) -> str:
+    """'in 12 min' or 'OVERDUE 5 min': what a reviewer needs from the SLA clock at a glance."""
+    if not due_at:
+        return "-"
+    minutes = int((datetime.fromisoformat(due_at.replace("Z", "+00:00")) - now).total_seconds() // 60)
+    if minutes < 0:
+        return f"[red]OVERDUE {_span(-minutes)}[/]"
+    return f"in {_span(minutes)}"
+
+
+def _span(minutes: int) -> str:
+    return f"{minutes} min" if minutes < 120 else f"{minutes // 60} h" if minutes < 2880 else f"{minutes // 1440} d"
+
+
 def _list(args: argparse.Namespace) -> int:
     query = {name: getattr(args, name) for name in ("queue", "status", "label", "platform", "brand", "since",
                                                     "until", "cursor", "limit")}
@@ -173,11 +194,24 @@ def _list(args: argparse.Namespace) -> int:
     except ApiError as error:
         Console(stderr=True).print(f"[red]refused ({error.status or 'no answer'}):[/red] {error}")
         return 1 if error.status else 2
-    table = Table("case", "label", "status", "p", "due", "platform", "author", "text", "claimed by")
+    if not console.is_terminal:
+        console.width = max(console.width, 180)  # piped or logged: keep one case per line
+    table = Table(header_style="bold")
+    widest_id = max((len(item["case_id"]) for item in page["items"]), default=4)
+    table.add_column("case", no_wrap=True, min_width=widest_id)  # the id reviewers type next: never cut
+    table.add_column("label", no_wrap=True, min_width=9)
+    table.add_column("status", no_wrap=True, min_width=8)
+    table.add_column("p", no_wrap=True, min_width=1)
+    table.add_column("SLA due", no_wrap=True, min_width=12)
+    table.add_column("platform", no_wrap=True, min_width=9)
+    table.add_column("author", no_wrap=True, max_width=18, overflow="ellipsis")
+    table.add_column("text", no_wrap=True, max_width=44, overflow="ellipsis")
+    table.add_column("claimed by", no_wrap=True)
+    now = datetime.now(UTC)
     for item in page["items"]:
         author = item["author"].get("name") or item["author"].get("handle") or item["author"].get("id") or ""
         table.add_row(item["case_id"], item["label"], item["status"], str(item["priority"]),
-                      (item["sla_due_at"] or "")[:16], item["platform"], author, item["text"][:60],
+                      _due(item["sla_due_at"], now), item["platform"], author, item["text"],
                       item["claimed_by"] or "")
     console.print(table)
     if page.get("next_cursor"):
@@ -200,15 +234,26 @@ def _show(args: argparse.Namespace) -> int:
     case = detail["case"]
     post = case["post"]
     console.print(f"[bold]{case['case_id']}[/bold] {case['label']} / {case['status']} / version {case['version']} / "
-                  f"priority {case['priority']} / due {case['sla_due_at']}")
-    console.print(f"{post['platform']} {post['kind']} by {post['author']}: {post['text']}")
+                  f"priority {case['priority']} / SLA {_due(case['sla_due_at'], datetime.now(UTC))}")
+    author = post["author"]
+    who = author.get("name") or author.get("handle") or author.get("id") or "unknown author"
+    if author.get("handle") and author.get("handle") != who:
+        who += f" (@{author['handle']})"
+    if author.get("followers") is not None:
+        who += f", {author['followers']} followers"
+    console.print(f"{post['platform']} {post['kind']} by {who}:")
+    console.print(f"  {post['text']}", highlight=False)
+    if post.get("permalink"):
+        console.print(f"  {post['permalink']}")
     for reason in case["reasons"]:
-        console.print(f"  reason {reason['code']}: {reason['message']}")
+        specifics = f" ({reason['detail']})" if reason.get("detail") else ""
+        console.print(f"  why: {reason['code']}: {reason['message']}{specifics}")
     for proposal in case.get("ban_proposals", []):
         console.print(f"  ban proposal {proposal['proposal_id']} {proposal['status']} by {proposal['proposed_by']}: "
                       f"{proposal['reason']}")
+    console.print("history:")
     for event in detail["history"]:
-        console.print(f"  v{event['version']} {event['at']} {event['actor']} {event['action']}"
+        console.print(f"  v{event['version']} {event['at'][:19].replace('T', ' ')} {event['actor']} {event['action']}"
                       f"{': ' + event['reason'] if event.get('reason') else ''}")
     return 0
 
