@@ -34,7 +34,7 @@ sys.path.insert(0, str(HERE))
 import sources  # noqa: E402
 from metrics import report  # noqa: E402
 
-from moderato.classify.decision import spam_evidence  # noqa: E402
+from moderato.classify.decision import ORDER_STATUS_RULE, spam_evidence  # noqa: E402
 from moderato.classify.features import SENTIMENT_FILE, FeatureConfig, featurize  # noqa: E402
 from moderato.classify.langid import detect_language  # noqa: E402
 from moderato.classify.model import CLASSES, META_FILE, MODEL_DIR, WEIGHTS_FILE, Policy  # noqa: E402
@@ -64,6 +64,7 @@ class Prepared:
         self.crisis_marker = np.array([any(h.label == Label.CRISIS and h.veto_spam for h in hs) for hs in self.hits])
         self.evidence = np.array([spam_evidence(n, hs) for n, hs in zip(self.norms, self.hits, strict=True)])
         self.own_issue = np.array([any(h.label == Label.COMPLAINT for h in hs) for hs in self.hits])
+        self.order_status = np.array([any(h.code == ORDER_STATUS_RULE for h in hs) for hs in self.hits])
 
     def matrix(self, config: FeatureConfig) -> sparse.csr_matrix:
         indptr, indices, data = [0], [], []

@@ -6,7 +6,9 @@
   or a disguise trick); with a complaint marker (a delivery, a refund, a broken item) it needs a
   near-certain score. A spam-looking post with a crisis marker goes to crisis when the model gives
   crisis any real chance (``crisis_with_marker_min``).
-- Otherwise the most likely of complaint and normal wins.
+- Otherwise the most likely of complaint and normal wins; a question about the author's own order
+  ("where is my order?", ``rule.complaint.order_status``) is a complaint unless normal leads by more
+  than ``order_status_margin``.
 """
 
 from __future__ import annotations
@@ -32,6 +34,11 @@ CRISIS_BY_MARKER = define(
     "A crisis rule matched and the model gives crisis a real chance: reviewed as crisis.",
 )
 BRAND_CRISIS = define("decision.brand_crisis", "The brand configured a matching term as crisis.")
+ORDER_STATUS = define(
+    "decision.order_status",
+    "Asks about the author's own order or refund: a customer waiting is a complaint, not small talk.",
+)
+ORDER_STATUS_RULE = "rule.complaint.order_status"
 
 
 _EVIDENCE_TOKENS = frozenset({URL_TOKEN, PHONE_TOKEN, EMAIL_TOKEN, MENTION_TOKEN})
@@ -58,6 +65,8 @@ def decide(scores: dict[str, float], hits: list[RuleHit], policy: Policy, spam_e
     brand_crisis = any(h.label == Label.CRISIS and h.code.startswith("rule.brand.") for h in hits)
     # Any complaint rule (a delivery, a refund, a broken item) makes spam need a near-certain score.
     own_issue = any(h.label == Label.COMPLAINT for h in hits)
+    order_status = any(h.code == ORDER_STATUS_RULE for h in hits)
+    margin = policy.order_status_margin if order_status else 0.0
 
     if brand_crisis:
         return Decision(Label.CRISIS, (BRAND_CRISIS,))
@@ -75,4 +84,8 @@ def decide(scores: dict[str, float], hits: list[RuleHit], policy: Policy, spam_e
         note = SPAM_VETOED if own_issue else SPAM_UNSURE
         fallback = Label.COMPLAINT if scores["complaint"] >= scores["normal"] or own_issue else Label.NORMAL
         return Decision(fallback, (note,))
-    return Decision(Label.COMPLAINT if scores["complaint"] >= scores["normal"] else Label.NORMAL)
+    if scores["complaint"] >= scores["normal"]:
+        return Decision(Label.COMPLAINT)
+    if order_status and scores["complaint"] + margin >= scores["normal"]:
+        return Decision(Label.COMPLAINT, (ORDER_STATUS,))
+    return Decision(Label.NORMAL)

@@ -33,6 +33,9 @@ class Policy:
     spam_min: float = 0.60
     spam_margin: float = 0.25
     spam_with_complaint_marker_min: float = 0.97
+    # With an order-status question ("where is my order?"), complaint wins over normal unless normal
+    # leads by more than this margin (0 = plain comparison).
+    order_status_margin: float = 0.0
 
     @classmethod
     def from_dict(cls, data: dict[str, float]) -> Policy:
