@@ -44,15 +44,17 @@ class Example:
 
 
 # The first German batches (authored_de_NN) are largely translations of the first Spanish batches
-# (authored_es_NN): all of them form one cross-validation group, so a post and its translation are
-# never on both sides of a fold (that would make cross-validation optimistic). Later batches by other
-# writers (authored_de2_*, authored_es2_*) are independent and keep their own groups.
-_TRANSLATED_FAMILY = re.compile(r"^authored_(?:de|es)_\d+$")
+# (authored_es_NN, same NN: de_02..04 follow es_02..04 post by post): each pair forms one
+# cross-validation group, so a post and its translation are never on both sides of a fold (that would
+# make cross-validation optimistic). Later batches by other writers (authored_de2_*, authored_es2_*)
+# are independent and keep their own groups.
+_TRANSLATED_FAMILY = re.compile(r"^authored_(?:de|es)_(\d+)$")
 
 
 def cv_group(stem: str) -> str:
-    """Cross-validation group of a data file: the file itself, except for translated families."""
-    return "authored_es_de_v1" if _TRANSLATED_FAMILY.match(stem) else stem
+    """Cross-validation group of a data file: the file itself, except for translated pairs."""
+    found = _TRANSLATED_FAMILY.match(stem)
+    return f"authored_es_de_{found.group(1)}" if found else stem
 
 
 def _read_jsonl(path: Path, source: str) -> list[Example]:

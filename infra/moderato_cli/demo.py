@@ -43,9 +43,10 @@ def expected_case_ids(rows: list[dict[str, Any]]) -> list[str | None]:
 
 
 def _short_reasons(case: Case) -> str:
-    # Model-score reasons are on every case; the rule and signal reasons say more, so they come first.
-    codes = [r.code for r in case.reasons if not r.code.startswith("model.")] or [r.code for r in case.reasons]
-    return ", ".join(codes[:2]) + (f" +{len(codes) - 2}" if len(codes) > 2 else "")
+    # Reasons come ordered by how much they support the label, so the first two say why.
+    shown = [f"model {r.detail}" if r.code == "model.score" and r.detail else r.code for r in case.reasons[:2]]
+    more = len(case.reasons) - len(shown)
+    return ", ".join(shown) + (f" +{more}" if more > 0 else "")
 
 
 def summary_table(rows: list[dict[str, Any]], cases: list[Case | None]) -> Table:

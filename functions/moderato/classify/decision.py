@@ -3,16 +3,19 @@
 - Crisis outranks everything: a moderate crisis score is enough, a lower one when a crisis rule fired.
 - Complaint-as-spam must be the rarest error: spam needs a high score, a margin over the other
   labels, and some spam evidence (a spam rule, a link, a phone number, an e-mail address, a mention
-  or a disguise trick); with a complaint marker (a delivery, a refund, a broken item) it needs a
+  or a disguise trick) or else a near-certain score (``spam_without_evidence_min``); with a
+  complaint marker (a delivery, a refund, a broken item) it needs a
   near-certain score. A spam-looking post with a crisis marker goes to crisis when the model gives
   crisis any real chance (``crisis_with_marker_min``).
-- Otherwise the most likely of complaint and normal wins; a question about the author's own order
+- Otherwise the most likely of complaint and normal wins (complaint gets a log-odds shift
+  ``complaint_bias``, tuned out of fold); a question about the author's own order
   ("where is my order?", ``rule.complaint.order_status``) is a complaint unless normal leads by more
   than ``order_status_margin``.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from moderato.classify.model import Policy
@@ -67,6 +70,7 @@ def decide(scores: dict[str, float], hits: list[RuleHit], policy: Policy, spam_e
     own_issue = any(h.label == Label.COMPLAINT for h in hits)
     order_status = any(h.code == ORDER_STATUS_RULE for h in hits)
     margin = policy.order_status_margin if order_status else 0.0
+    complaint_first = scores["complaint"] * math.exp(policy.complaint_bias) >= scores["normal"]
 
     if brand_crisis:
         return Decision(Label.CRISIS, (BRAND_CRISIS,))
@@ -79,12 +83,14 @@ def decide(scores: dict[str, float], hits: list[RuleHit], policy: Policy, spam_e
     spam_wanted = p_spam >= others
     if spam_wanted:
         threshold = policy.spam_with_complaint_marker_min if own_issue else policy.spam_min
-        if spam_evidence and p_spam >= threshold and p_spam - others >= policy.spam_margin:
+        if not spam_evidence:
+            threshold = max(threshold, policy.spam_without_evidence_min)
+        if p_spam >= threshold and p_spam - others >= policy.spam_margin:
             return Decision(Label.SPAM)
         note = SPAM_VETOED if own_issue else SPAM_UNSURE
-        fallback = Label.COMPLAINT if scores["complaint"] >= scores["normal"] or own_issue else Label.NORMAL
+        fallback = Label.COMPLAINT if complaint_first or own_issue else Label.NORMAL
         return Decision(fallback, (note,))
-    if scores["complaint"] >= scores["normal"]:
+    if complaint_first:
         return Decision(Label.COMPLAINT)
     if order_status and scores["complaint"] + margin >= scores["normal"]:
         return Decision(Label.COMPLAINT, (ORDER_STATUS,))

@@ -36,6 +36,11 @@ class Policy:
     # With an order-status question ("where is my order?"), complaint wins over normal unless normal
     # leads by more than this margin (0 = plain comparison).
     order_status_margin: float = 0.0
+    # Complaint wins over normal when p(complaint) * exp(complaint_bias) >= p(normal): a log-odds
+    # shift towards complaint (0 = plain comparison).
+    complaint_bias: float = 0.0
+    # Spam without any evidence (no spam rule, link, contact point or disguise) needs this score (>1 = never).
+    spam_without_evidence_min: float = 1.01
 
     @classmethod
     def from_dict(cls, data: dict[str, float]) -> Policy:

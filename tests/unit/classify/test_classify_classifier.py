@@ -113,6 +113,15 @@ def test_decide_spam_needs_margin_and_no_own_order() -> None:
     assert decide(scores(0.99, 0.005, 0.0, 0.005), own_order, POLICY).label == Label.SPAM
 
 
+def test_decide_order_status_question_leans_to_complaint() -> None:
+    policy = Policy(order_status_margin=0.3)
+    asked = hits("where is my order?")
+    assert decide(scores(0.0, 0.40, 0.0, 0.60), asked, policy).label == Label.COMPLAINT
+    assert "decision.order_status" in decide(scores(0.0, 0.40, 0.0, 0.60), asked, policy).notes
+    assert decide(scores(0.0, 0.20, 0.0, 0.80), asked, policy).label == Label.NORMAL
+    assert decide(scores(0.0, 0.40, 0.0, 0.60), hits("where is the shop?"), policy).label == Label.NORMAL
+
+
 def test_decide_spam_with_crisis_marker_is_reviewed_as_crisis() -> None:
     assert decide(scores(0.80, 0.02, 0.16, 0.02), hits("lawsuit"), POLICY).label == Label.CRISIS
 

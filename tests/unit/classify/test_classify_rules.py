@@ -35,10 +35,24 @@ def test_every_rule_code_has_a_sentence() -> None:
         ("Verify your account within 24 hours: click here", "rule.spam.phishing"),
         ("Mi pedido no ha llegado", "rule.complaint.own_order"),
         ("Meine Bestellung ist kaputt angekommen", "rule.complaint.quality"),
+        ("@Floralys where is my order?", "rule.complaint.order_status"),
+        ("où en est ma commande ?", "rule.complaint.order_status"),
+        ("¿Dónde está mi pedido?", "rule.complaint.order_status"),
+        ("Wo bleibt meine Bestellung??", "rule.complaint.order_status"),
+        ("any update on my refund? it's been 3 weeks", "rule.complaint.order_status"),
+        ("Ask me how I did it 💸", "rule.spam.engagement_hook"),
+        ("Comment \"YES\" below and I'll send you the details", "rule.spam.engagement_hook"),
+        ("Revenus passifs grâce à Mme Laurent, demandez-moi comment", "rule.spam.engagement_hook"),
     ],
 )
 def test_rule_matches(text: str, code: str) -> None:
     assert code in codes(text)
+
+
+@pytest.mark.parametrize("text", ["Where is your nearest store?", "Où est-ce que vous livrez ?",
+                                  "¿Dónde está la tienda de Madrid?", "Wo ist die nächste Filiale?"])
+def test_neutral_questions_are_not_order_status(text: str) -> None:
+    assert "rule.complaint.order_status" not in codes(text)
 
 
 def test_rules_see_through_obfuscation() -> None:
