@@ -1,9 +1,11 @@
 """actions function: ActionsQueue consumer. Re-check each requested action on its case, then act.
 
-Only this function can read the PlatformTokens secret (IAM, asserted in tests/unit/test_template.py).
-Without a token for an account it runs dry: the call it would have made is written to the case
-history. A platform error is recorded on the case, the message is hidden for an exponential backoff
-and reported as a batch item failure; after maxReceiveCount it waits in ActionsDLQ.
+Only this function can read the PlatformTokens secret (IAM and the secret's resource policy, asserted
+in tests/unit/test_template_review.py). Without a token for an account it runs dry: the call it would
+have made is written to the case history. A transient platform error (429, 5xx, network), an action
+another delivery is handling right now, or unavailable tokens: the message is hidden for an
+exponential backoff and reported as a batch item failure; after maxReceiveCount it waits in
+ActionsDLQ. A permanent platform error (400, 401, 403, 404) is recorded on the case and not retried.
 """
 
 from __future__ import annotations
@@ -15,14 +17,15 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
 
-from moderato.actions.executor import ActionExecutor, PlatformError
+from moderato.actions.executor import ActionBusy, ActionExecutor, Outcome, PlatformError
 from moderato.actions.messages import ActionMessage
 from moderato.adapters.actions_queue import ActionsQueue
 from moderato.adapters.aws import client
 from moderato.adapters.case_store import CaseStore, StaleCaseVersion
 from moderato.adapters.platform_http import HttpTransport
-from moderato.adapters.platform_tokens import PlatformTokens
+from moderato.adapters.platform_tokens import PlatformTokens, PlatformTokensUnavailable
 from moderato.review.settings import actions_settings, platform_endpoints
 
 logger = Logger()
@@ -44,25 +47,39 @@ def backoff_seconds(receive_count: int) -> int:
     return min(BACKOFF_BASE_SECONDS * 2 ** max(0, receive_count - 1), BACKOFF_MAX_SECONDS)
 
 
+def _retry_later(record: SQSRecord, why: str, error: Exception) -> None:
+    receive_count = int(record.attributes.approximate_receive_count or 1)
+    delay = backoff_seconds(receive_count)
+    logger.warning(f"{why}; retrying later", extra={"error": str(error), "retry_in": delay,
+                                                     "receive_count": receive_count})
+    try:
+        _queue.retry_later(record.receipt_handle, delay)
+    except (ClientError, BotoCoreError):
+        # E.g. the other delivery already deleted the message: the record still fails, SQS decides.
+        logger.warning("could not delay the retry", exc_info=True)
+
+
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> None:
     message = ActionMessage.model_validate_json(record.body)
     executor = ActionExecutor(cases=_store, transport=HttpTransport(), tokens=_tokens,
-                              endpoints=platform_endpoints(), stale_errors=(StaleCaseVersion,))
+                              endpoints=platform_endpoints(), leases=_store, stale_errors=(StaleCaseVersion,))
     # Per record, not per batch: the next record of the batch must not log this one's ids.
     logger.append_keys(case_id=message.case_id, action_id=message.action_id, kind=message.kind.value)
     try:
         outcome = executor.run(message)
     except PlatformError as error:
-        receive_count = int(record.attributes.approximate_receive_count or 1)
-        delay = backoff_seconds(receive_count)
-        logger.warning("platform call failed; retrying later", extra={"error": str(error), "retry_in": delay,
-                                                                      "receive_count": receive_count})
         metrics.add_metric(name="ActionsFailed", unit=MetricUnit.Count, value=1)
-        _queue.retry_later(record.receipt_handle, delay)
+        _retry_later(record, "platform call failed", error)
+        raise
+    except (ActionBusy, PlatformTokensUnavailable) as error:
+        _retry_later(record, "action not attempted", error)
         raise
     finally:
         logger.remove_keys(["case_id", "action_id", "kind"])
+    if outcome == Outcome.FAILED:
+        # Permanent: recorded on the case with the platform's answer; retrying would fail the same way.
+        metrics.add_metric(name="ActionsFailed", unit=MetricUnit.Count, value=1)
     with single_metric(name="ActionsHandled", unit=MetricUnit.Count, value=1,
                        default_dimensions=metrics.default_dimensions) as metric:
         metric.add_dimension(name="outcome", value=outcome.value)

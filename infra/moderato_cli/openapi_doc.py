@@ -23,7 +23,9 @@ DESCRIPTION = (
     "Review cases, record decisions, propose and approve bans. Every route needs a Cognito ID token "
     "(locally: `moderato token`) as `Authorization: Bearer <token>`; without one API Gateway answers 401. "
     "Reviewers must be in the `moderators` or `approvers` group; bans need approval by a different approver. "
-    "Mutating requests carry `expected_version`: a stale one gets 409."
+    "Mutating requests carry `expected_version`: a stale one gets 409. Every refusal by the review function is "
+    "`{\"code\", \"message\"}` (validation errors add `detail`, one entry per field); API Gateway's own 401 is "
+    "`{\"message\": \"Unauthorized\"}`."
 )
 # Import-time settings of the handler; placeholders are enough to read its routes.
 _PLACEHOLDER_ENV = {"CASES_TABLE_NAME": "openapi", "ACTIONS_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/1/q",
@@ -57,7 +59,38 @@ def render() -> str:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-    return json.dumps(json.loads(schema), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    return json.dumps(_tidy(json.loads(schema)), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+
+
+def _tidy(document: dict[str, Any]) -> dict[str, Any]:
+    """Responses in status order, and no component nothing refers to.
+
+    Powertools always adds its own validation error schemas; the review API answers validation errors
+    with ErrorAnswer instead, so leaving them would document bodies that never occur.
+    """
+    for item in document.get("paths", {}).values():
+        for operation in item.values():
+            operation["responses"] = dict(sorted(operation["responses"].items(), key=lambda kv: int(kv[0])))
+    schemas = document.get("components", {}).get("schemas", {})
+    todo = [ref.rsplit("/", 1)[-1] for ref in _refs({k: v for k, v in document.items() if k != "components"})]
+    used: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name not in used and name in schemas:
+            used.add(name)
+            todo.extend(ref.rsplit("/", 1)[-1] for ref in _refs(schemas[name]))
+    for name in [name for name in schemas if name not in used]:
+        del schemas[name]
+    return document
+
+
+def _refs(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        found = [value["$ref"]] if isinstance(value.get("$ref"), str) else []
+        return found + [ref for inner in value.values() for ref in _refs(inner)]
+    if isinstance(value, list):
+        return [ref for inner in value for ref in _refs(inner)]
+    return []
 
 
 def main(argv: list[str] | None = None) -> int:

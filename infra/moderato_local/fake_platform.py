@@ -3,7 +3,9 @@
 The actions function points at it through META_GRAPH_URL / X_API_URL, so tests (and curious
 developers) see exactly what Moderato would have sent: method, path, body and whether a token came.
 It answers POST and PUT with a success and anything else (DELETE above all) with 405, recorded too,
-so a test can prove no delete was ever attempted.
+so a test can prove no delete was ever attempted. ``fail_next(status, times)`` makes the next calls
+fail the way a real platform does (429 rate limit, 503 outage, 403 token refused, 404 post gone), so
+retries and permanent failures can be watched end to end.
 
     python -m moderato_local.fake_platform --port 8790   # GET /_calls lists what it received
 """
@@ -35,6 +37,7 @@ class RecordedCall:
 class FakePlatform:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.calls: list[RecordedCall] = []
+        self._failures: list[tuple[int, Any]] = []  # (status, body) of the next answers, in order
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer((host, port), _handler(self))
         self._server.daemon_threads = True
@@ -62,6 +65,17 @@ class FakePlatform:
     def record(self, call: RecordedCall) -> None:
         with self._lock:
             self.calls.append(call)
+
+    def fail_next(self, status: int, times: int = 1, body: Any = None) -> None:
+        """Answer the next ``times`` POST/PUT calls with ``status`` (a Graph-API-like error body by default)."""
+        payload = body if body is not None else {"error": {"message": f"fake platform error {status}",
+                                                           "type": "OAuthException", "code": status}}
+        with self._lock:
+            self._failures.extend([(status, payload)] * times)
+
+    def next_failure(self) -> tuple[int, Any] | None:
+        with self._lock:
+            return self._failures.pop(0) if self._failures else None
 
     def received(self, method: str | None = None, path_suffix: str = "") -> list[RecordedCall]:
         with self._lock:
@@ -95,6 +109,8 @@ def _handler(platform: FakePlatform) -> type[BaseHTTPRequestHandler]:
                 self._answer(405, {"error": {"message": f"{self.command} is not allowed here"}})
             elif not authorized:
                 self._answer(401, {"error": {"message": "no access token"}})
+            elif (failure := platform.next_failure()) is not None:
+                self._answer(*failure)
             else:
                 self._answer(200, {"success": True, "data": {"hidden": True} if "hidden" in path else {}})
 

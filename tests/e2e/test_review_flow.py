@@ -15,10 +15,14 @@ from typing import Any
 
 import pytest
 import requests
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 
 from moderato.adapters.case_store import CaseStore
 from moderato.cases import opening_event
 from moderato.models import Label
+from moderato_cli.openapi_doc import OPENAPI_PATH
 from moderato_local.fake_platform import FakePlatform
 from moderato_local.jwt_issuer import JwtSettings, issue_token
 from moderato_local.process import LocalStackProcess
@@ -72,9 +76,14 @@ def test_review_flow_from_token_to_the_platform(stack: LocalStackProcess, fake_p
     # No token, or a forged one: 401 and no case data.
     forged = issue_token(JwtSettings("a-wrong-key-of-at-least-32-bytes", JWT.issuer, JWT.audience), "eve",
                          ["approvers"])
+    document = json.loads(OPENAPI_PATH.read_text(encoding="utf-8"))
+    registry = Registry().with_resource("urn:doc", Resource.from_contents(document, default_specification=DRAFT202012))
+    documented_401 = Draft202012Validator(
+        {"$ref": "urn:doc#/paths/~1cases/get/responses/401/content/application~1json/schema"}, registry=registry)
     for headers in (None, {"Authorization": "Bearer not-a-jwt"}, {"Authorization": f"Bearer {forged}"}):
         answer = api(stack, "GET", "/cases", headers)
         assert answer.status_code == 401 and "facebook-e2e" not in answer.text
+        assert list(documented_401.iter_errors(answer.json())) == []  # the gateway's body is the documented one
 
     # A moderator lists the queue, most urgent first.
     answer = api(stack, "GET", "/cases", alice)
@@ -132,19 +141,29 @@ def test_the_cli_reviews_through_the_api_and_exports_feedback(
     CaseStore(stack.resources["CasesTable"], stack.client("dynamodb")).create(case, opening_event(case))
     token = issue_token(JWT, "dora", ["moderators"])
     base = ["review", "--api", stack.gateway_url, "--token", token]
+    monkeypatch.setenv("MODERATO_CACHE_DIR", str(tmp_path / "cache"))  # the versions dora has seen
 
     assert main([*base, "--json", "list", "--label", "complaint"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert "facebook-e2e-cli" in [item["case_id"] for item in listed["items"]]
     assert main([*base, "claim", "facebook-e2e-cli", "--version", "1"]) == 0
-    # Hiding an open complaint is refused by the server, and the CLI says why.
+    # Hiding an open complaint is refused by the server, and the CLI says why (sent: version 2, from the claim).
     assert main([*base, "decide", "facebook-e2e-cli", "hide"]) == 1
     assert "must not be silenced" in capsys.readouterr().err
     assert main([*base, "decide", "facebook-e2e-cli", "relabel", "--label", "spam",
                  "--reason", "a follower-selling bot, not a customer"]) == 0
-    # A stale version is refused.
+    # A stale version is refused, and the CLI says what to do.
     assert main([*base, "decide", "facebook-e2e-cli", "hide", "--version", "2"]) == 1
-    assert "refused (409)" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "refused (409)" in err and "the case changed since you looked at it (version 2 -> 3)" in err
+    # A validation error names the field and the rule.
+    assert main([*base, "propose-ban", "facebook-e2e-cli", "--reason", "bot"]) == 1
+    assert "reason: needs at least 10 characters" in capsys.readouterr().err
+    # The hide is requested; the case says hidden only once the actions function performed it.
+    assert main([*base, "decide", "facebook-e2e-cli", "hide"]) == 0
+    assert stack.wait_idle(15)
+    detail = api(stack, "GET", "/cases/facebook-e2e-cli", {"Authorization": f"Bearer {token}"}).json()
+    assert detail["visibility"] == "hidden" and detail["case"]["actions"][0]["status"] in ("done", "dry_run")
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")  # the emulator's fake credentials
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -152,5 +171,11 @@ def test_the_cli_reviews_through_the_api_and_exports_feedback(
     assert main(["export-feedback", "--out", str(out), "--table", stack.resources["CasesTable"],
                  "--endpoint-url", stack.aws_endpoint, "--region", "eu-west-1"]) == 0
     rows = [json.loads(line) for line in out.read_text().splitlines()]
-    assert {"id": "feedback-facebook-e2e-cli", "text": "free followers, DM me", "label": "spam", "lang": "fr",
-            "platform": "facebook", "source": "feedback"} in rows
+    expected = {"id": "feedback-facebook-e2e-cli", "text": "free followers, DM me", "label": "spam", "lang": "fr",
+                "platform": "facebook", "source": "feedback"}
+    assert expected in rows
+    # --local finds the stack's embedded AWS from its /health, whatever port it runs on.
+    local = tmp_path / "feedback-local.jsonl"
+    assert main(["export-feedback", "--local", "--api", stack.gateway_url, "--table", stack.resources["CasesTable"],
+                 "--out", str(local)]) == 0
+    assert expected in [json.loads(line) for line in local.read_text().splitlines()]

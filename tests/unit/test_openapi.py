@@ -22,3 +22,49 @@ def test_every_documented_route_is_an_authorized_review_route_in_the_template() 
     declared = {(e["Properties"]["Method"], e["Properties"]["Path"]) for e in events.values()}
     assert documented == declared
     assert all(e["Properties"]["Auth"]["Authorizer"] == "CognitoJwt" for e in events.values())
+
+
+SUCCESS = {
+    ("get", "/cases"): ("200", "CaseList"),
+    ("get", "/cases/{case_id}"): ("200", "CaseDetail"),
+    ("post", "/cases/{case_id}/claim"): ("200", "Case"),
+    ("post", "/cases/{case_id}/release"): ("200", "Case"),
+    ("post", "/cases/{case_id}/decisions"): ("200", "Case"),
+    ("post", "/cases/{case_id}/ban-proposals"): ("201", "ProposalAnswer"),
+    ("post", "/cases/{case_id}/ban-proposals/{proposal_id}/approve"): ("200", "ProposalAnswer"),
+    ("post", "/cases/{case_id}/ban-proposals/{proposal_id}/reject"): ("200", "ProposalAnswer"),
+    ("post", "/cases/{case_id}/undo-hide"): ("200", "Case"),
+}
+
+
+def _operations() -> dict[tuple[str, str], dict]:
+    document = json.loads(OPENAPI_PATH.read_text(encoding="utf-8"))
+    return {(method, path): operation for path, item in document["paths"].items() for method, operation in item.items()}
+
+
+def test_every_operation_documents_its_success_answer_with_its_model() -> None:
+    operations = _operations()
+    assert set(operations) == set(SUCCESS)
+    for key, operation in operations.items():
+        code, model = SUCCESS[key]
+        successes = {status for status in operation["responses"] if status.startswith("2")}
+        assert successes == {code}, f"{key}: documents {successes or 'no success'}"
+        schema = operation["responses"][code]["content"]["application/json"]["schema"]
+        assert schema == {"$ref": f"#/components/schemas/{model}"}, key
+
+
+def test_refusals_are_documented_with_the_bodies_the_api_sends() -> None:
+    document = json.loads(OPENAPI_PATH.read_text(encoding="utf-8"))
+    schemas = document["components"]["schemas"]
+    assert schemas["ErrorAnswer"]["required"] == ["code", "message"]
+    assert schemas["GatewayError"]["required"] == ["message"]
+    assert "HTTPValidationError" not in schemas  # Powertools' shape: the API answers ErrorAnswer instead
+    for key, operation in _operations().items():
+        responses = operation["responses"]
+        gateway = responses["401"]["content"]["application/json"]["schema"]
+        assert {"$ref": "#/components/schemas/GatewayError"} in gateway["anyOf"], key
+        for status in ("403", "422"):
+            assert responses[status]["content"]["application/json"]["schema"] == \
+                {"$ref": "#/components/schemas/ErrorAnswer"}, (key, status)
+    assert "503" in _operations()[("post", "/cases/{case_id}/decisions")]["responses"]
+    assert "400" in _operations()[("get", "/cases")]["responses"]

@@ -20,6 +20,17 @@ Review feedback (issue 4) adds one item type, written in the same transaction as
 | feedback      | FEEDBACK      | <at>#<case id>#<version>    | a reviewer's correction of the label     |
 
 Re-labels happen at human speed, so one partition holds them all and an export is one query.
+
+The actions function leases each action before calling the platform (one item per action, never
+deleted; its lease is released by setting ``lease_until`` to 0):
+
+| item          | pk            | sk                          | notes                                    |
+|---------------|---------------|-----------------------------|------------------------------------------|
+| action lease  | CASE#<id>     | LEASE#<action id>           | ``holder``, ``lease_until`` (epoch s)    |
+
+Retention: only normal cases carry ``expires_at`` (DynamoDB TTL). A save with ``retain=True`` (every
+change a reviewer makes) removes it from the case and from every history event, in the same
+transaction, so the audit trail of anything a person acted on is never expired.
 """
 
 from __future__ import annotations
@@ -42,7 +53,11 @@ FEEDBACK_PK = "FEEDBACK"
 # Statuses in which a human still owes the case something (what review lists by default).
 ACTIVE_STATUSES = ("open", "claimed", "acknowledged")
 REVIEW_QUEUES = ("CrisisQueue", "ComplaintQueue", "SpamQueue")  # most urgent first
+# Queues whose open cases protect their author from a ban (complaint and crisis, see review/sla.py).
+PROTECTING_QUEUES = ("ComplaintQueue", "CrisisQueue")
 _INDEX_KEYS = ("pk", "sk", "gsi1pk", "gsi1sk")
+# A transaction holds at most 100 items: the case, its event, a feedback item, and TTL removals.
+_MAX_TRANSACTION_ITEMS = 100
 
 
 class StaleCaseVersion(Exception):
@@ -51,6 +66,10 @@ class StaleCaseVersion(Exception):
 
 class CaseNotFound(Exception):
     pass
+
+
+class InvalidCursor(Exception):
+    """A pagination cursor that is not a position this store handed out for this filter."""
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -180,12 +199,15 @@ class CaseStore:
             ExpressionAttributeValues={":at": {"S": _iso(at)}},
         )
 
-    def save(self, case: Case, event: CaseEvent, expected_version: int) -> Case:
-        """Write a changed case and the event that changed it, refusing a stale version."""
-        return self._save(case, event, expected_version, [])
+    def save(self, case: Case, event: CaseEvent, expected_version: int, retain: bool = False) -> Case:
+        """Write a changed case and the event that changed it, refusing a stale version.
+
+        ``retain``: a person acted on the case, so it and its history lose any retention TTL.
+        """
+        return self._save(case, event, expected_version, [], retain)
 
     def save_with_feedback(self, case: Case, event: CaseEvent, expected_version: int,
-                           feedback: dict[str, Any]) -> Case:
+                           feedback: dict[str, Any], retain: bool = False) -> Case:
         """``save`` plus a feedback item (a reviewer's re-label), all or nothing."""
         item = {
             "pk": FEEDBACK_PK,
@@ -195,44 +217,54 @@ class CaseStore:
         }
         put = {"Put": {"TableName": self._table, "Item": {k: _serializer.serialize(v) for k, v in item.items()},
                        "ConditionExpression": "attribute_not_exists(pk)"}}
-        return self._save(case, event, expected_version, [put])
+        return self._save(case, event, expected_version, [put], retain)
 
-    def _save(self, case: Case, event: CaseEvent, expected_version: int, extra: list[dict[str, Any]]) -> Case:
+    def _save(self, case: Case, event: CaseEvent, expected_version: int, extra: list[dict[str, Any]],
+              retain: bool) -> Case:
         existing = self._get_item(case.case_id)
         if existing is None:
             raise CaseNotFound(case.case_id)
         had_expiry = "expires_at" in existing
-        # Only normal cases expire; a case re-labelled into a queue is kept, with its whole history.
-        expires = datetime.fromtimestamp(int(existing["expires_at"]), tz=UTC) if had_expiry and case.queue is None \
-            else None
+        # Only normal cases nobody acted on expire; a case re-labelled into a queue, or one a reviewer
+        # touched, is kept with its whole history.
+        keep_expiry = had_expiry and not retain and case.queue is None
+        expires = datetime.fromtimestamp(int(existing["expires_at"]), tz=UTC) if keep_expiry else None
         case_item = _case_item(case, expires, existing.get("routed_at"))
+        items = [
+            {"Put": {"TableName": self._table, "Item": case_item,
+                     "ConditionExpression": "#v = :expected",
+                     "ExpressionAttributeNames": {"#v": "version"},
+                     "ExpressionAttributeValues": {":expected": {"N": str(expected_version)}}}},
+            {"Put": {"TableName": self._table, "Item": _event_item(event, expires),
+                     "ConditionExpression": "attribute_not_exists(pk)"}},
+            *extra,
+        ]
+        # The history loses its TTL in the same transaction as the case: never a kept case with
+        # expiring events. Only a very long history overflows the transaction and is finished after.
+        expiring = self._expiring_events(case.case_id) if had_expiry and not keep_expiry else []
+        room = _MAX_TRANSACTION_ITEMS - len(items)
+        items.extend(self._keep_event(key) for key in expiring[:room])
         try:
-            self._db.transact_write_items(TransactItems=[
-                {"Put": {"TableName": self._table, "Item": case_item,
-                         "ConditionExpression": "#v = :expected",
-                         "ExpressionAttributeNames": {"#v": "version"},
-                         "ExpressionAttributeValues": {":expected": {"N": str(expected_version)}}}},
-                {"Put": {"TableName": self._table, "Item": _event_item(event, expires),
-                         "ConditionExpression": "attribute_not_exists(pk)"}},
-                *extra,
-            ])
+            self._db.transact_write_items(TransactItems=items)
         except ClientError as error:
             if error.response["Error"]["Code"] == "TransactionCanceledException":
                 raise StaleCaseVersion(f"case {case.case_id} is no longer at version {expected_version}") from error
             raise
-        if had_expiry and expires is None:
-            self._keep_history(case.case_id)
+        for key in expiring[room:]:
+            self._db.update_item(**self._keep_event(key)["Update"])
         return case
 
-    def _keep_history(self, case_id: str) -> None:
-        """Drop the retention TTL from a case's events. Their content is never changed, only how long they live."""
-        for item in self._query(
+    def _expiring_events(self, case_id: str) -> list[dict[str, Any]]:
+        """Keys of the case's history events that still carry a retention TTL."""
+        return [{"pk": {"S": item["pk"]}, "sk": {"S": item["sk"]}} for item in self._query(
             KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
             ExpressionAttributeValues={":pk": {"S": f"CASE#{case_id}"}, ":prefix": {"S": "EVENT#"}},
-        ):
-            if "expires_at" in item:
-                self._db.update_item(TableName=self._table, Key={"pk": {"S": item["pk"]}, "sk": {"S": item["sk"]}},
-                                     UpdateExpression="REMOVE expires_at")
+        ) if "expires_at" in item]
+
+    def _keep_event(self, key: dict[str, Any]) -> dict[str, Any]:
+        """Drop an event's TTL. Its content is never changed, only how long it lives."""
+        return {"Update": {"TableName": self._table, "Key": key, "UpdateExpression": "REMOVE expires_at",
+                           "ConditionExpression": "attribute_exists(pk)"}}
 
     def get(self, case_id: str) -> Case | None:
         item = self._get_item(case_id)
@@ -286,13 +318,20 @@ class CaseStore:
             [filters.label_queue] if filters.label else list(REVIEW_QUEUES))
         statuses = [filters.status] if filters.status else list(ACTIVE_STATUSES)
         streams = [f"QUEUE#{queue}#{status}" for queue in queues for status in statuses]
-        positions = cursor or {}
+        positions = _checked_cursor(cursor, streams) if cursor is not None else {}
         found: dict[str, tuple[list[dict[str, Any]], bool]] = {}
         for stream in streams:
             if positions.get(stream) == "done":
                 continue
             start = positions.get(stream)
-            found[stream] = self._read_stream(stream, filters, start if isinstance(start, dict) else None, limit)
+            try:
+                found[stream] = self._read_stream(stream, filters, start if isinstance(start, dict) else None,
+                                                  limit)
+            except ClientError as error:
+                # Last line of defence: DynamoDB refuses a start key that passed the checks below.
+                if error.response["Error"]["Code"] == "ValidationException" and start:
+                    raise InvalidCursor("the cursor does not point into this listing") from error
+                raise
         merged = sorted(((item["gsi1sk"], item["pk"], stream, item)
                          for stream, (items, _) in found.items() for item in items))[:limit]
         next_positions: dict[str, Any] = {}
@@ -338,20 +377,58 @@ class CaseStore:
                 return items, True
             kwargs["ExclusiveStartKey"] = last
 
-    def open_complaints_by_author(self, platform: str, author_id: str) -> list[str]:
-        """Ids of the author's complaint cases still open (the guardrail against silencing a complainant)."""
+    def open_protected_cases_by_author(self, platform: str, author_id: str) -> list[str]:
+        """Ids of the author's complaint and crisis cases still open (whoever complained or raised a
+        crisis must not be silenced: the ban guardrail)."""
         ids: list[str] = []
-        for status in ACTIVE_STATUSES:
-            for item in self._query(
-                IndexName="ByQueueStatus",
-                KeyConditionExpression="gsi1pk = :pk",
-                FilterExpression="author_id = :author AND platform = :platform AND label = :label",
-                ExpressionAttributeValues={":pk": {"S": f"QUEUE#ComplaintQueue#{status}"},
-                                           ":author": {"S": author_id}, ":platform": {"S": platform},
-                                           ":label": {"S": "complaint"}},
-            ):
-                ids.append(str(item["case_id"]))
+        for queue in PROTECTING_QUEUES:
+            for status in ACTIVE_STATUSES:
+                for item in self._query(
+                    IndexName="ByQueueStatus",
+                    KeyConditionExpression="gsi1pk = :pk",
+                    FilterExpression="author_id = :author AND platform = :platform AND #label IN (:complaint, "
+                                     ":crisis)",
+                    ExpressionAttributeNames={"#label": "label"},
+                    ExpressionAttributeValues={":pk": {"S": f"QUEUE#{queue}#{status}"},
+                                               ":author": {"S": author_id}, ":platform": {"S": platform},
+                                               ":complaint": {"S": "complaint"}, ":crisis": {"S": "crisis"}},
+                ):
+                    ids.append(str(item["case_id"]))
         return sorted(set(ids))
+
+    # ------------------------------------------------------------ action leases (actions function)
+
+    def acquire(self, case_id: str, action_id: str, holder: str, now: datetime, seconds: int) -> bool:
+        """Take the lease on an action unless another holder has an unexpired one (conditional write)."""
+        now_s = int(now.timestamp())
+        try:
+            self._db.put_item(
+                TableName=self._table,
+                Item={"pk": {"S": f"CASE#{case_id}"}, "sk": {"S": f"LEASE#{action_id}"},
+                      "holder": {"S": holder}, "lease_until": {"N": str(now_s + seconds)},
+                      "taken_at": {"S": _iso(now) or ""}},
+                ConditionExpression="attribute_not_exists(pk) OR lease_until <= :now",
+                ExpressionAttributeValues={":now": {"N": str(now_s)}},
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def release(self, case_id: str, action_id: str, holder: str) -> None:
+        """Give the lease back (only our own: an expired lease may have been taken by someone else)."""
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": f"CASE#{case_id}"}, "sk": {"S": f"LEASE#{action_id}"}},
+                UpdateExpression="SET lease_until = :zero",
+                ConditionExpression="holder = :holder",
+                ExpressionAttributeValues={":zero": {"N": "0"}, ":holder": {"S": holder}},
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
 
     def feedback(self) -> Iterable[dict[str, Any]]:
         """Every stored re-label, oldest first."""
@@ -369,6 +446,23 @@ class CaseStore:
         for page in paginator.paginate(TableName=self._table, **kwargs):
             for item in page.get("Items", []):
                 yield _plain(item)
+
+
+def _checked_cursor(cursor: Any, streams: list[str]) -> dict[str, Any]:
+    """The cursor's positions, if every one is a position in one of ``streams`` (what list_cases returns)."""
+    if not isinstance(cursor, dict):
+        raise InvalidCursor("the cursor is not one this API returned")
+    for stream, position in cursor.items():
+        if stream not in streams:
+            raise InvalidCursor("the cursor belongs to another listing: use it with the same filters")
+        if position is None or position == "done":
+            continue
+        if (not isinstance(position, dict) or set(position) != set(_INDEX_KEYS)
+                or not all(isinstance(value, str) for value in position.values())
+                or position["gsi1pk"] != stream or not position["pk"].startswith("CASE#")
+                or position["sk"] != "CASE"):
+            raise InvalidCursor("the cursor is not one this API returned")
+    return cursor
 
 
 def dumps(value: Any) -> str:

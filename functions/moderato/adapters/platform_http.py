@@ -36,8 +36,10 @@ class HttpTransport:
             with urllib.request.urlopen(request, timeout=self._timeout) as response:
                 raw = response.read()
         except urllib.error.HTTPError as error:
-            detail = error.read()[:300].decode("utf-8", "replace")
-            raise PlatformError(error.code, detail or error.reason) from error
+            # The platform's own words (e.g. Graph API's error object) go to the case history.
+            detail = error.read()[:500].decode("utf-8", "replace")
+            raise PlatformError(error.code, detail or str(error.reason), answer=detail or str(error.reason)) \
+                from error
         except (urllib.error.URLError, TimeoutError, OSError) as error:
             raise PlatformError(0, f"platform unreachable: {error}") from error
         try:

@@ -18,6 +18,13 @@ class ReviewError(Exception):
         self.message = message
 
 
+class BadCursor(ReviewError):
+    """A pagination cursor this API did not hand out (garbled, edited, or from another filter)."""
+
+    status = 400
+    code = "invalid_cursor"
+
+
 class NotAuthenticated(ReviewError):
     status = 401
     code = "not_authenticated"
@@ -60,7 +67,7 @@ class DecisionNotAllowed(ReviewError):
 
 
 class ComplainantProtected(ReviewError):
-    """The guardrail: the customer who complained is the one person a brand must not silence."""
+    """The guardrail: whoever complained or raised a crisis is the one person a brand must not silence."""
 
     status = 409
     code = "complaint_open"

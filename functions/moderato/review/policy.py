@@ -17,7 +17,6 @@ from typing import Any
 from moderato.models import (
     ActionKind,
     ActionRecord,
-    ActionStatus,
     BanProposal,
     Case,
     CaseEvent,
@@ -38,7 +37,8 @@ from moderato.review.errors import (
 )
 from moderato.review.identity import APPROVERS, Reviewer
 from moderato.review.requests import MIN_WRITTEN_REASON, Decision, DecisionRequest
-from moderato.review.sla import ACTIVE_STATUSES, first_deadline, is_open_complaint, resolve_deadline
+from moderato.review.sla import ACTIVE_STATUSES, first_deadline, protects_author, resolve_deadline
+from moderato.review.visibility import Visibility, is_final, superseded_by, visibility
 from moderato.routing import PRIORITY_FOR_LABEL, QUEUE_FOR_LABEL
 from moderato.settings import SlaPolicy
 
@@ -94,6 +94,8 @@ class Change:
     event: CaseEvent
     actions: list[ActionRecord] = field(default_factory=list)
     feedback: Feedback | None = None
+    # (platform, author id) of a spammer a moderator just confirmed, for the repeat-offender memory.
+    repeat_offender: tuple[str, str] | None = None
 
 
 IdFactory = Callable[[], str]
@@ -127,15 +129,19 @@ def _written(reason: str | None, what: str) -> str:
     return text
 
 
-def complainant_refusal(case: Case, open_complaints: Sequence[str], what: str) -> ComplainantProtected | None:
-    """The guardrail: no ban, no hide, while the author has an open complaint (this case or another)."""
-    ids = sorted({*open_complaints, *([case.case_id] if is_open_complaint(case) else [])})
+def complainant_refusal(case: Case, open_cases: Sequence[str], what: str) -> ComplainantProtected | None:
+    """The guardrail: no ban while the author has an open complaint or crisis case (this one or another).
+
+    ``open_cases``: ids of the author's other open complaint and crisis cases (the store's query).
+    """
+    ids = sorted({*open_cases, *([case.case_id] if protects_author(case) else [])})
     if not ids:
         return None
     return ComplainantProtected(
-        f"{what} refused: the author has an open complaint (case {', '.join(ids)}). The customer who "
-        "complained must not be silenced. Resolve the complaint, or re-label the case with a written "
-        "reason first if it is not really a complaint."
+        f"{what} refused: the author has an open complaint or crisis case (case {', '.join(ids)}). The "
+        "customer who complained, or who raised a crisis such as a health hazard, must not be silenced. "
+        "Resolve the case, or re-label it with a written reason first if it is not really a complaint "
+        "or a crisis."
     )
 
 
@@ -191,12 +197,13 @@ def release(case: Case, reviewer: Reviewer, expected_version: int, now: datetime
 
 
 def decide(case: Case, reviewer: Reviewer, request: DecisionRequest, now: datetime, sla: SlaPolicy,
-           new_id: IdFactory = _new_id) -> Change:
+           new_id: IdFactory = _new_id, author_open_cases: Sequence[str] = ()) -> Change:
+    """``author_open_cases``: the author's other open complaint/crisis cases (read for a hide only)."""
     reviewer.require_reviewer()
     check_version(case, request.expected_version)
     _check_not_claimed_by_other(case, reviewer)
     decision = request.decision
-    if decision == Decision.HIDE and is_open_complaint(case):
+    if decision == Decision.HIDE and protects_author(case):
         refusal = complainant_refusal(case, (), "hiding this post")
         assert refusal is not None
         raise refusal
@@ -204,16 +211,28 @@ def decide(case: Case, reviewer: Reviewer, request: DecisionRequest, now: dateti
         allowed = ", ".join(sorted(d.value for d in allowed_decisions(case))) or "none"
         raise DecisionNotAllowed(f"'{decision.value}' does not apply to a {case.label.value} case that is "
                                  f"{case.status.value} (allowed: {allowed})")
+    if decision == Decision.HIDE:
+        return _hide(case, reviewer, request, now, new_id, author_open_cases)
     handler = _DECISIONS[decision]
     return handler(case, reviewer, request, now, sla, new_id)
 
 
-def _hide(case: Case, reviewer: Reviewer, request: DecisionRequest, now: datetime, sla: SlaPolicy,
-          new_id: IdFactory) -> Change:
+def _hide(case: Case, reviewer: Reviewer, request: DecisionRequest, now: datetime, new_id: IdFactory,
+          author_open_cases: Sequence[str]) -> Change:
+    # Only a request: ``hidden`` turns true when the actions function has performed it (or dry-run it).
     action = _request(ActionKind.HIDE, reviewer, now, new_id)
-    nxt = _next(case, now, status=CaseStatus.CLOSED, hidden=True, actions=[*case.actions, action])
-    return Change(nxt, _event(case, reviewer, now, "decided.hide", request.reason, action_id=action.action_id),
-                  [action])
+    nxt = _next(case, now, status=CaseStatus.CLOSED, actions=[*case.actions, action])
+    # Hiding spam confirms its author as a spammer, except someone whose complaint or crisis is open:
+    # counting her as a repeat offender would push her next (legitimate) posts towards spam.
+    author = case.post.author.id
+    open_cases = sorted(set(author_open_cases) - {case.case_id})
+    offender = (case.post.platform.value, author) if case.label == Label.SPAM and author and not open_cases \
+        else None
+    extra: dict[str, Any] = {"repeat_offence": offender is not None}
+    if open_cases:
+        extra["not_counted_because_open"] = open_cases
+    event = _event(case, reviewer, now, "decided.hide", request.reason, action_id=action.action_id, **extra)
+    return Change(nxt, event, [action], repeat_offender=offender)
 
 
 def _relabelled(case: Case, reviewer: Reviewer, now: datetime, sla: SlaPolicy, label: Label, reason: str | None,
@@ -328,7 +347,6 @@ def _close(case: Case, reviewer: Reviewer, request: DecisionRequest, now: dateti
 
 
 _DECISIONS: dict[Decision, Callable[..., Change]] = {
-    Decision.HIDE: _hide,
     Decision.DISMISS: _dismiss,
     Decision.ACKNOWLEDGE: _acknowledge,
     Decision.RESOLVE: _resolve,
@@ -341,14 +359,22 @@ _DECISIONS: dict[Decision, Callable[..., Change]] = {
 
 def undo_hide(case: Case, reviewer: Reviewer, expected_version: int, reason: str, now: datetime,
               new_id: IdFactory = _new_id) -> Change:
-    """Hide is reversible by design: anyone who may review may put a hidden post back."""
+    """Hide is reversible by design: anyone who may review may put a hidden post back.
+
+    A hide still on its way can be undone too: the actions function then refuses the hide (superseded)
+    and performs the unhide. ``hidden`` turns false when the unhide is performed, not now.
+    """
     reviewer.require_reviewer()
     check_version(case, expected_version)
-    if not case.hidden:
+    state = visibility(case)
+    if state == Visibility.UNHIDE_PENDING:
+        raise DecisionNotAllowed(f"case {case.case_id}: an unhide is already on its way")
+    if state == Visibility.VISIBLE:
         raise DecisionNotAllowed(f"case {case.case_id} is not hidden")
     action = _request(ActionKind.UNHIDE, reviewer, now, new_id)
-    nxt = _next(case, now, hidden=False, actions=[*case.actions, action])
-    return Change(nxt, _event(case, reviewer, now, "decided.unhide", reason, action_id=action.action_id), [action])
+    nxt = _next(case, now, actions=[*case.actions, action])
+    return Change(nxt, _event(case, reviewer, now, "decided.unhide", reason, action_id=action.action_id,
+                              visibility_before=state.value), [action])
 
 
 # ---------------------------------------------------------------- bans: two people, never the complainant
@@ -366,15 +392,15 @@ def _with_proposal(case: Case, proposal: BanProposal) -> list[BanProposal]:
 
 
 def propose_ban(case: Case, reviewer: Reviewer, expected_version: int, reason: str, now: datetime,
-                open_complaints: Sequence[str], new_id: IdFactory = _new_id) -> Change:
-    """``open_complaints``: ids of the author's open complaint cases (any case, not only this one)."""
+                open_cases: Sequence[str], new_id: IdFactory = _new_id) -> Change:
+    """``open_cases``: ids of the author's open complaint and crisis cases (any case, not only this one)."""
     reviewer.require_reviewer()
     check_version(case, expected_version)
     written = _written(reason, "a ban proposal")
     author = case.post.author
     if not author.id:
         raise DecisionNotAllowed(f"case {case.case_id} does not say who wrote the post: nobody to ban")
-    refusal = complainant_refusal(case, open_complaints, "banning this author")
+    refusal = complainant_refusal(case, open_cases, "banning this author")
     if refusal:
         raise refusal
     live = [p for p in case.ban_proposals if p.status in (ProposalStatus.PENDING, ProposalStatus.APPROVED)]
@@ -391,7 +417,7 @@ def propose_ban(case: Case, reviewer: Reviewer, expected_version: int, reason: s
 
 
 def approve_ban(case: Case, reviewer: Reviewer, proposal_id: str, expected_version: int, reason: str | None,
-                now: datetime, open_complaints: Sequence[str], new_id: IdFactory = _new_id) -> Change:
+                now: datetime, open_cases: Sequence[str], new_id: IdFactory = _new_id) -> Change:
     reviewer.require_approver()
     check_version(case, expected_version)
     proposal = _proposal(case, proposal_id)
@@ -399,7 +425,7 @@ def approve_ban(case: Case, reviewer: Reviewer, proposal_id: str, expected_versi
         raise ProposalNotPending(f"ban proposal {proposal_id} is {proposal.status.value}, not pending")
     if proposal.proposed_by == reviewer.username:
         raise NotAllowed("you proposed this ban: a different person in the approvers group must approve it")
-    refusal = complainant_refusal(case, open_complaints, "approving this ban")
+    refusal = complainant_refusal(case, open_cases, "approving this ban")
     if refusal:
         raise refusal
     approved = proposal.model_copy(update={
@@ -447,29 +473,32 @@ def find_action(case: Case, action_id: str) -> ActionRecord:
     raise ActionRefused(f"case {case.case_id} holds no request for action {action_id}")
 
 
-def check_action(case: Case, action_id: str, now: datetime, open_complaints: Sequence[str]) -> ActionRecord:
-    """Re-check, at execution time, that the requested action is still allowed. Returns its record."""
+def check_action(case: Case, action_id: str, now: datetime, open_cases: Sequence[str]) -> ActionRecord:
+    """Re-check, at execution time, that the requested action is still allowed. Returns its record.
+
+    ``open_cases``: the author's open complaint and crisis cases (the complainant guardrail).
+    """
     record = find_action(case, action_id)
-    if record.status not in (ActionStatus.REQUESTED, ActionStatus.FAILED):
+    if is_final(record):
         raise ActionAlreadyHandled(f"action {action_id} is already {record.status.value}")
     if record.kind == ActionKind.HIDE:
         refusal = complainant_refusal(case, (), "hiding this post")
         if refusal:
             raise ActionRefused(refusal.message)
-        if not case.hidden:
+        if superseded_by(case, record):
             raise ActionRefused("the hide was undone before it ran")
     elif record.kind == ActionKind.UNHIDE:
-        if case.hidden:
+        if superseded_by(case, record):
             raise ActionRefused("the post was hidden again before the unhide ran")
     elif record.kind == ActionKind.REPLY:
         if not record.text:
             raise ActionRefused("a reply without text")
     elif record.kind == ActionKind.BAN:
-        _check_ban(case, record, now, open_complaints)
+        _check_ban(case, record, now, open_cases)
     return record
 
 
-def _check_ban(case: Case, record: ActionRecord, now: datetime, open_complaints: Sequence[str]) -> None:
+def _check_ban(case: Case, record: ActionRecord, now: datetime, open_cases: Sequence[str]) -> None:
     if not record.proposal_id:
         raise ActionRefused("a ban without a proposal")
     try:
@@ -486,6 +515,6 @@ def _check_ban(case: Case, record: ActionRecord, now: datetime, open_complaints:
         raise ActionRefused(f"{proposal.decided_by} was not in the approvers group when approving")
     if proposal.decided_at is None or now - proposal.decided_at > APPROVAL_VALID_FOR:
         raise ActionRefused("the approval is older than 24 hours: propose and approve again")
-    refusal = complainant_refusal(case, open_complaints, "banning this author")
+    refusal = complainant_refusal(case, open_cases, "banning this author")
     if refusal:
         raise ActionRefused(refusal.message)

@@ -8,7 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from moderato.models import BanProposal, Case, CaseEvent, Label
+from moderato.models import ActionKind, ActionRecord, ActionStatus, BanProposal, Case, CaseEvent, Label
+from moderato.review.visibility import Visibility, visibility
 
 MIN_WRITTEN_REASON = 10  # a re-label or ban must say why in words, not "x"
 
@@ -61,6 +62,21 @@ class UndoHideRequest(Versioned):
     reason: str = Field(min_length=3, max_length=2000)
 
 
+class ActionBrief(BaseModel):
+    """Where a requested platform action stands (the full record is on the case)."""
+
+    action_id: str
+    kind: ActionKind
+    status: ActionStatus
+    attempts: int
+    last_error: str | None = None
+
+    @classmethod
+    def of(cls, record: ActionRecord) -> ActionBrief:
+        return cls(action_id=record.action_id, kind=record.kind, status=record.status, attempts=record.attempts,
+                   last_error=record.last_error)
+
+
 class CaseSummary(BaseModel):
     case_id: str
     label: Label
@@ -76,6 +92,8 @@ class CaseSummary(BaseModel):
     text: str
     claimed_by: str | None
     reasons: list[str]
+    visibility: Visibility = Field(description="On the platform, as far as performed actions say.")
+    actions: list[ActionBrief] = Field(default_factory=list)
 
     @classmethod
     def of(cls, case: Case) -> CaseSummary:
@@ -83,7 +101,8 @@ class CaseSummary(BaseModel):
                    priority=case.priority, version=case.version, sla_due_at=case.sla_due_at,
                    created_at=case.created_at, platform=case.post.platform.value, brand=case.post.brand,
                    author=case.post.author.model_dump(), text=case.post.text, claimed_by=case.claimed_by,
-                   reasons=[r.code for r in case.reasons])
+                   reasons=[r.code for r in case.reasons], visibility=visibility(case),
+                   actions=[ActionBrief.of(a) for a in case.actions])
 
 
 class CaseList(BaseModel):
@@ -94,6 +113,8 @@ class CaseList(BaseModel):
 class CaseDetail(BaseModel):
     case: Case
     history: list[CaseEvent]
+    visibility: Visibility = Field(description="hidden only once the hide was performed (or dry-run); "
+                                               "hide_pending / unhide_pending while the action is on its way.")
 
 
 class ProposalAnswer(BaseModel):
@@ -101,6 +122,24 @@ class ProposalAnswer(BaseModel):
     proposal: BanProposal
 
 
+class FieldError(BaseModel):
+    loc: list[str | int] = Field(description="Where: body, query or path, then the field name.")
+    type: str = Field(description="Pydantic's error type, e.g. enum, missing, string_too_short.")
+    message: str = Field(description="What is wrong, for people: allowed values, minimum length...")
+
+
 class ErrorAnswer(BaseModel):
-    code: str
-    message: str
+    """Every refusal of the review function (domain rules and request validation alike)."""
+
+    code: str = Field(description="Stable token: not_authenticated, forbidden, not_found, proposal_not_found, "
+                                  "stale_version, claimed_by_other, decision_not_allowed, complaint_open, "
+                                  "proposal_not_pending, invalid_cursor, invalid_request, actions_unavailable.")
+    message: str = Field(description="Why, in a sentence that is safe to show to the reviewer.")
+    detail: list[FieldError] | None = Field(default=None,
+                                            description="Request validation only: one entry per invalid field.")
+
+
+class GatewayError(BaseModel):
+    """API Gateway's own answer, before the function runs (e.g. 401 for a missing or invalid token)."""
+
+    message: str = Field(description='"Unauthorized" for a missing, expired or badly signed token.')

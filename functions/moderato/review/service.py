@@ -4,6 +4,10 @@ Pure orchestration over ``Protocol`` ports, so unit tests run it with in-memory 
 wires it to DynamoDB and SQS. The case is written (with its history event and any action request)
 before the action message is sent: the actions function acts only on a request it finds on the case,
 so a message can never run ahead of the decision that asked for it.
+
+Every change a reviewer makes is saved with ``retain=True``: a case a person has acted on (a normal
+case claimed, hidden, re-labelled, a ban proposed...) is an audit record and loses its retention TTL,
+with its whole history.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from moderato.models import ActionRecord, Case, CaseEvent, Label
+from moderato.models import ActionRecord, Case, CaseEvent
 from moderato.review import policy
 from moderato.review.errors import ActionQueueUnavailable, CaseMissing
 from moderato.review.identity import Reviewer
@@ -26,12 +30,12 @@ class CaseRepository(Protocol):
 
     def history(self, case_id: str) -> list[CaseEvent]: ...
 
-    def save(self, case: Case, event: CaseEvent, expected_version: int) -> Case: ...
+    def save(self, case: Case, event: CaseEvent, expected_version: int, retain: bool = False) -> Case: ...
 
     def save_with_feedback(self, case: Case, event: CaseEvent, expected_version: int,
-                           feedback: dict[str, Any]) -> Case: ...
+                           feedback: dict[str, Any], retain: bool = False) -> Case: ...
 
-    def open_complaints_by_author(self, platform: str, author_id: str) -> list[str]: ...
+    def open_protected_cases_by_author(self, platform: str, author_id: str) -> list[str]: ...
 
 
 class ActionSender(Protocol):
@@ -77,24 +81,27 @@ class ReviewService:
 
     def decide(self, reviewer: Reviewer, case_id: str, request: DecisionRequest) -> Case:
         case = self.case(case_id)
-        saved = self._commit(case, policy.decide(case, reviewer, request, self.clock(), self.sla))
+        # Only a hide needs the author's other open cases: it must not count a complainant as a spammer.
+        open_cases = self._open_cases_of_author(case) if request.decision == Decision.HIDE else []
+        change = policy.decide(case, reviewer, request, self.clock(), self.sla, author_open_cases=open_cases)
+        saved = self._commit(case, change)
         # Hiding a spam case is the moderator confirming it: the author becomes a known offender.
-        if (self.offenders is not None and request.decision == Decision.HIDE and saved.label == Label.SPAM
-                and saved.post.author.id):
-            self.offenders.record(saved.post.platform.value, saved.post.author.id, self.clock())
+        if self.offenders is not None and change.repeat_offender is not None:
+            platform, author = change.repeat_offender
+            self.offenders.record(platform, author, self.clock())
         return saved
 
     def propose_ban(self, reviewer: Reviewer, case_id: str, expected_version: int, reason: str) -> Case:
         case = self.case(case_id)
         change = policy.propose_ban(case, reviewer, expected_version, reason, self.clock(),
-                                    self._open_complaints_of_author(case))
+                                    self._open_cases_of_author(case))
         return self._commit(case, change)
 
     def approve_ban(self, reviewer: Reviewer, case_id: str, proposal_id: str, expected_version: int,
                     reason: str | None) -> Case:
         case = self.case(case_id)
         change = policy.approve_ban(case, reviewer, proposal_id, expected_version, reason, self.clock(),
-                                    self._open_complaints_of_author(case))
+                                    self._open_cases_of_author(case))
         return self._commit(case, change)
 
     def reject_ban(self, reviewer: Reviewer, case_id: str, proposal_id: str, expected_version: int,
@@ -107,19 +114,20 @@ class ReviewService:
         case = self.case(case_id)
         return self._commit(case, policy.undo_hide(case, reviewer, expected_version, reason, self.clock()))
 
-    def _open_complaints_of_author(self, case: Case) -> list[str]:
+    def _open_cases_of_author(self, case: Case) -> list[str]:
+        """The author's open complaint and crisis cases on this platform (the complainant guardrail)."""
         author = case.post.author.id
         if not author:
             return []
-        return self.cases.open_complaints_by_author(case.post.platform.value, author)
+        return self.cases.open_protected_cases_by_author(case.post.platform.value, author)
 
     def _commit(self, read: Case, change: policy.Change) -> Case:
         # The store refuses the write if someone changed the case since it was read (StaleCaseVersion).
         if change.feedback is not None:
             feedback = {**asdict(change.feedback), "at": change.feedback.at.isoformat()}
-            saved = self.cases.save_with_feedback(change.case, change.event, read.version, feedback)
+            saved = self.cases.save_with_feedback(change.case, change.event, read.version, feedback, retain=True)
         else:
-            saved = self.cases.save(change.case, change.event, read.version)
+            saved = self.cases.save(change.case, change.event, read.version, retain=True)
         for action in change.actions:
             try:
                 self.actions.send(saved, action)

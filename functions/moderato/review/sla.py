@@ -41,8 +41,15 @@ def resolve_deadline(case: Case, policy: SlaPolicy) -> datetime | None:
     return case.created_at + timedelta(minutes=policy.complaint_resolve_minutes)
 
 
-def is_open_complaint(case: Case) -> bool:
-    return case.label == Label.COMPLAINT and case.status in ACTIVE_STATUSES
+# Whose author must not be silenced while the case is open: the customer who complained, and whoever
+# raised a crisis (a health hazard, a threat, a data breach...). A complaint escalated to crisis stays
+# protected; only a re-label with a written reason (to spam or normal) lifts it.
+PROTECTED_LABELS = frozenset({Label.COMPLAINT, Label.CRISIS})
+
+
+def protects_author(case: Case) -> bool:
+    """True while the case is an open complaint or crisis: its author may be neither hidden nor banned."""
+    return case.label in PROTECTED_LABELS and case.status in ACTIVE_STATUSES
 
 
 def overdue(case: Case, now: datetime, policy: SlaPolicy) -> list[Overdue]:

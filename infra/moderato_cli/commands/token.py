@@ -8,6 +8,9 @@ from typing import Any
 
 from moderato_local.jwt_issuer import DEFAULT_SECRETS_PATH, JwtSettings, issue_token
 
+# The Cognito groups of template.yaml; a token with any other group is refused by every review route.
+REVIEW_GROUPS = ("moderators", "approvers")
+
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
@@ -17,7 +20,8 @@ def register(subparsers: Any) -> None:
                     "ID token. Use it as 'Authorization: Bearer <token>'.",
     )
     parser.add_argument("--user", required=True, help="user name (claims username, cognito:username; sub derives)")
-    parser.add_argument("--group", action="append", default=[], help="a group, e.g. moderators (repeatable)")
+    parser.add_argument("--group", action="append", default=[], choices=REVIEW_GROUPS,
+                        help="moderators or approvers (repeatable; the review API knows no other group)")
     parser.add_argument("--scope", action="append", default=[], help="an OAuth scope for the scope claim")
     parser.add_argument("--ttl", type=int, default=3600, help="seconds until expiry (default 3600)")
     parser.add_argument("--secrets", default=str(DEFAULT_SECRETS_PATH), help=argparse.SUPPRESS)

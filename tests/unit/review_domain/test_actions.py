@@ -1,4 +1,4 @@
-"""Platform calls per PLATFORMS.md, and the executor's re-check, dry run, retries and ledger (in-memory fakes)."""
+"""Platform calls per PLATFORMS.md, and the executor's re-check, lease, dry run, retries and ledger (fakes)."""
 
 from __future__ import annotations
 
@@ -12,12 +12,13 @@ from typing import Any
 import pytest
 
 from moderato.actions.calls import ActionUnsupported, Endpoints, PlatformCall, build_call
-from moderato.actions.executor import ActionExecutor, Outcome, PlatformError
+from moderato.actions.executor import ActionBusy, ActionExecutor, Outcome, PlatformError
 from moderato.actions.messages import ActionMessage
 from moderato.models import ActionStatus, Case, CaseEvent, Label, Platform, ProposalStatus
 from moderato.review import policy
 from moderato.review.requests import Decision, DecisionRequest
 from moderato.review.settings import clear_caches
+from moderato.review.visibility import Visibility, visibility
 from tests.review_support import ALICE, BOB, SLA, T0, make_case
 
 LATER = T0 + timedelta(minutes=5)
@@ -30,10 +31,10 @@ class Stale(Exception):
 
 
 class FakeCases:
-    def __init__(self, case: Case, open_complaints: list[str] | None = None) -> None:
+    def __init__(self, case: Case, open_cases: list[str] | None = None) -> None:
         self.case = case
         self.events: list[CaseEvent] = []
-        self.complaints = open_complaints or []
+        self.open_cases = open_cases or []
 
     def get(self, case_id: str) -> Case | None:
         return self.case if case_id == self.case.case_id else None
@@ -44,20 +45,39 @@ class FakeCases:
         self.case, _ = case, self.events.append(event)
         return case
 
-    def open_complaints_by_author(self, platform: str, author_id: str) -> list[str]:
-        return self.complaints
+    def open_protected_cases_by_author(self, platform: str, author_id: str) -> list[str]:
+        return self.open_cases
+
+
+class FakeLeases:
+    """The conditional write of CaseStore.acquire, in memory: one unexpired holder per action."""
+
+    def __init__(self) -> None:
+        self.held: dict[str, tuple[str, float]] = {}
+
+    def acquire(self, case_id: str, action_id: str, holder: str, now: Any, seconds: int) -> bool:
+        current = self.held.get(action_id)
+        if current is not None and current[1] > now.timestamp():
+            return False
+        self.held[action_id] = (holder, now.timestamp() + seconds)
+        return True
+
+    def release(self, case_id: str, action_id: str, holder: str) -> None:
+        if self.held.get(action_id, ("", 0))[0] == holder:
+            self.held[action_id] = (holder, 0)
 
 
 class FakeTransport:
-    def __init__(self, fail: int = 0) -> None:
+    def __init__(self, fail: int = 0, status: int = 503) -> None:
         self.calls: list[tuple[PlatformCall, str]] = []
         self.fail = fail
+        self.status = status
 
     def send(self, call: PlatformCall, token: str) -> dict[str, Any]:
         self.calls.append((call, token))
         if self.fail:
             self.fail -= 1
-            raise PlatformError(503, "try later")
+            raise PlatformError(self.status, "try later", answer='{"error": {"message": "nope", "code": 190}}')
         return {"success": True}
 
 
@@ -81,9 +101,10 @@ def message_for(case: Case, action: Any) -> ActionMessage:
                          requested_by=action.requested_by, requested_at=action.requested_at)
 
 
-def executor(cases: FakeCases, transport: FakeTransport, token: str | None = "tok") -> ActionExecutor:
+def executor(cases: FakeCases, transport: Any, token: str | None = "tok",
+             leases: FakeLeases | None = None) -> ActionExecutor:
     return ActionExecutor(cases=cases, transport=transport, tokens=Tokens(token), endpoints=ENDPOINTS,
-                          stale_errors=(Stale,), clock=lambda: LATER)
+                          leases=leases or FakeLeases(), stale_errors=(Stale,), clock=lambda: LATER)
 
 
 # ---------------------------------------------------------------- calls
@@ -173,7 +194,7 @@ def test_without_a_token_it_is_a_dry_run_that_records_the_call() -> None:
 
 def test_a_ban_that_became_invalid_is_refused_and_recorded_not_performed() -> None:
     case, message = approved()
-    cases, transport = FakeCases(case, open_complaints=["facebook-complaint"]), FakeTransport()
+    cases, transport = FakeCases(case, open_cases=["facebook-crisis"]), FakeTransport()
     assert executor(cases, transport).run(message) == Outcome.REFUSED
     assert transport.calls == []
     assert cases.events[0].action == "action.refused" and "silenced" in cases.events[0].reason
@@ -187,15 +208,113 @@ def test_a_self_approved_ban_never_reaches_the_platform() -> None:
     assert transport.calls == []
 
 
-def test_platform_errors_are_recorded_and_raised_for_a_retry() -> None:
+@pytest.mark.parametrize("status", [429, 500, 503, 0])
+def test_transient_platform_errors_are_recorded_and_raised_for_a_retry(status: int) -> None:
     case, message = approved()
-    cases, transport = FakeCases(case), FakeTransport(fail=1)
+    cases, transport = FakeCases(case), FakeTransport(fail=1, status=status)
     with pytest.raises(PlatformError):
         executor(cases, transport).run(message)
-    assert cases.case.actions[-1].status == ActionStatus.FAILED and cases.case.actions[-1].attempts == 1
-    assert cases.events[-1].action == "action.failed" and cases.events[-1].data["http_status"] == 503
+    record = cases.case.actions[-1]
+    assert record.status == ActionStatus.FAILED and record.attempts == 1 and record.completed_at is None
+    assert cases.events[-1].action == "action.failed" and cases.events[-1].data["http_status"] == status
+    assert cases.events[-1].data["retry"] is True
     assert executor(cases, transport).run(message) == Outcome.DONE  # the retry
     assert cases.case.actions[-1].attempts == 2 and len(transport.calls) == 2
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404])
+def test_permanent_platform_errors_are_recorded_with_the_answer_and_never_retried(status: int) -> None:
+    case, message = approved()
+    cases, transport = FakeCases(case), FakeTransport(fail=5, status=status)
+    assert executor(cases, transport).run(message) == Outcome.FAILED  # not raised: SQS deletes the message
+    [event] = cases.events
+    assert event.action == "action.failed" and event.data["http_status"] == status
+    assert event.data["retry"] is False and '"code": 190' in event.data["answer"]
+    record = cases.case.actions[-1]
+    assert record.status == ActionStatus.FAILED and record.completed_at == LATER
+    assert cases.case.ban_proposals[0].status == ProposalStatus.APPROVED  # not executed
+    # A redelivery of the same message does not try again.
+    assert executor(cases, transport).run(message) == Outcome.SKIPPED
+    assert len(transport.calls) == 1 and len(cases.events) == 1
+
+
+@pytest.mark.parametrize(("status", "retryable"), [(0, True), (400, False), (401, False), (403, False),
+                                                    (404, False), (408, True), (410, False), (429, True),
+                                                    (500, True), (502, True), (503, True)])
+def test_which_platform_errors_are_worth_a_retry(status: int, retryable: bool) -> None:
+    assert PlatformError(status, "x").retryable is retryable
+
+
+def test_two_concurrent_deliveries_of_one_message_call_the_platform_once() -> None:
+    case, message = approved()
+    cases, leases = FakeCases(case), FakeLeases()
+    second: list[BaseException] = []
+
+    class DuplicateArrivesMidCall(FakeTransport):
+        def send(self, call: PlatformCall, token: str) -> dict[str, Any]:
+            # While the first delivery is on the platform, SQS hands the same message to a second one.
+            try:
+                executor(cases, self, leases=leases).run(message)
+            except ActionBusy as busy:
+                second.append(busy)
+            return super().send(call, token)
+
+    transport = DuplicateArrivesMidCall()
+    assert executor(cases, transport, leases=leases).run(message) == Outcome.DONE
+    assert len(transport.calls) == 1 and len(second) == 1
+    assert [e.action for e in cases.events] == ["action.done"]
+    # Once the lease is released, a late redelivery finds the action done and does nothing.
+    assert executor(cases, transport, leases=leases).run(message) == Outcome.SKIPPED
+    assert len(transport.calls) == 1
+
+
+def test_a_lease_left_by_a_crashed_delivery_expires() -> None:
+    case, message = approved()
+    cases, leases, transport = FakeCases(case), FakeLeases(), FakeTransport()
+    assert leases.acquire(case.case_id, message.action_id, "crashed", LATER - timedelta(minutes=10), 120)
+    assert executor(cases, transport, leases=leases).run(message) == Outcome.DONE
+    assert leases.acquire(case.case_id, message.action_id, "other", LATER, 120)  # released after the run
+
+
+def hide_request(platform: Platform = Platform.FACEBOOK) -> tuple[Case, ActionMessage]:
+    change = policy.decide(make_case(platform=platform, post_id="C1"), ALICE,
+                           DecisionRequest(expected_version=1, decision=Decision.HIDE), LATER, SLA)
+    return change.case, message_for(change.case, change.actions[0])
+
+
+@pytest.mark.parametrize(("token", "fail", "hidden", "status"), [
+    ("tok", 0, True, ActionStatus.DONE), (None, 0, True, ActionStatus.DRY_RUN),
+    ("tok", 1, False, ActionStatus.FAILED),
+])
+def test_a_case_says_hidden_only_once_the_hide_was_performed(token, fail, hidden, status) -> None:
+    case, message = hide_request()
+    assert not case.hidden and visibility(case) == Visibility.HIDE_PENDING
+    cases = FakeCases(case)
+    transport = FakeTransport(fail=fail, status=403)
+    executor(cases, transport, token=token).run(message)
+    assert cases.case.hidden is hidden and cases.case.actions[-1].status == status
+    assert visibility(cases.case) == (Visibility.HIDDEN if hidden else Visibility.VISIBLE)
+
+
+def test_an_unhide_makes_the_post_visible_once_performed() -> None:
+    case, message = hide_request()
+    cases, transport = FakeCases(case), FakeTransport()
+    executor(cases, transport).run(message)
+    change = policy.undo_hide(cases.case, BOB, cases.case.version, "a real customer after all", LATER)
+    assert change.case.hidden and visibility(change.case) == Visibility.UNHIDE_PENDING
+    cases.case = change.case
+    assert executor(cases, transport).run(message_for(change.case, change.actions[0])) == Outcome.DONE
+    assert not cases.case.hidden and transport.calls[-1][0].form == {"is_hidden": "false"}
+
+
+def test_a_hide_undone_before_it_ran_is_refused_and_the_unhide_still_runs() -> None:
+    case, hide = hide_request()
+    change = policy.undo_hide(case, BOB, case.version, "a real customer after all", LATER)
+    cases, transport = FakeCases(change.case), FakeTransport()
+    assert executor(cases, transport).run(hide) == Outcome.REFUSED
+    assert cases.events[-1].reason == "the hide was undone before it ran"
+    assert executor(cases, transport).run(message_for(change.case, change.actions[0])) == Outcome.DONE
+    assert not cases.case.hidden and [c.form for c, _ in transport.calls] == [{"is_hidden": "false"}]
 
 
 def test_backoff_doubles_and_is_capped(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -21,6 +21,7 @@ from moderato.review.errors import (
 )
 from moderato.review.identity import Reviewer, parse_groups, reviewer_from_claims
 from moderato.review.requests import Decision, DecisionRequest
+from moderato.review.visibility import Visibility, visibility
 from tests.review_support import ALICE, BOB, CAROL, MALLORY, SLA, T0, make_case
 
 LATER = T0 + timedelta(minutes=5)
@@ -139,16 +140,33 @@ def test_a_refused_decision_says_what_is_allowed() -> None:
 
 def test_hiding_spam_closes_the_case_and_queues_a_reversible_hide() -> None:
     change = decide(make_case(), ALICE, Decision.HIDE, reason="crypto scam")
-    assert change.case.status == "closed" and change.case.hidden
+    # Requested, not performed: the case must not claim the post is hidden before the platform did it.
+    assert change.case.status == "closed" and not change.case.hidden
+    assert visibility(change.case) == Visibility.HIDE_PENDING
     [action] = change.actions
     assert action.kind == ActionKind.HIDE and action.status == ActionStatus.REQUESTED
     assert change.case.actions == [action]
     assert change.event.action == "decided.hide" and change.event.data["action_id"] == action.action_id
+    assert change.repeat_offender == ("facebook", "author-1") and change.event.data["repeat_offence"] is True
 
 
+def test_hiding_spam_by_an_author_with_an_open_complaint_does_not_make_her_a_repeat_offender() -> None:
+    request = DecisionRequest(expected_version=1, decision=Decision.HIDE, reason="off-topic promo")
+    change = policy.decide(make_case(), ALICE, request, LATER, SLA, author_open_cases=["facebook-k1"])
+    assert change.actions[0].kind == ActionKind.HIDE  # the spam itself may be hidden
+    assert change.repeat_offender is None
+    assert change.event.data["repeat_offence"] is False
+    assert change.event.data["not_counted_because_open"] == ["facebook-k1"]
+
+
+def test_only_confirmed_spam_counts_as_a_repeat_offence() -> None:
+    assert decide(make_case(Label.NORMAL), ALICE, Decision.HIDE).repeat_offender is None
+
+
+@pytest.mark.parametrize("label", [Label.COMPLAINT, Label.CRISIS])
 @pytest.mark.parametrize("status", [CaseStatus.OPEN, CaseStatus.CLAIMED, CaseStatus.ACKNOWLEDGED])
-def test_an_open_complaint_is_never_hidden(status: CaseStatus) -> None:
-    case = make_case(Label.COMPLAINT).model_copy(update={"status": status})
+def test_an_open_complaint_or_crisis_is_never_hidden(label: Label, status: CaseStatus) -> None:
+    case = make_case(label).model_copy(update={"status": status})
     with pytest.raises(ComplainantProtected, match="must not be silenced"):
         decide(case, BOB, Decision.HIDE)
 
@@ -160,7 +178,7 @@ def test_a_complaint_relabelled_with_a_written_reason_can_then_be_hidden() -> No
     assert relabelled.case.label == "spam" and relabelled.case.queue == "SpamQueue"
     assert relabelled.feedback is not None and relabelled.feedback.to_label == "spam"
     hidden = decide(relabelled.case, ALICE, Decision.HIDE)
-    assert hidden.case.hidden
+    assert [a.kind for a in hidden.actions] == [ActionKind.HIDE]
 
 
 @pytest.mark.parametrize("reason", [None, "", "  spam   ", "short"])
@@ -279,6 +297,37 @@ def test_after_a_written_relabel_the_author_may_be_proposed_for_a_ban() -> None:
     assert change.case.ban_proposals[0].status == "pending"
 
 
+@pytest.mark.parametrize("status", [CaseStatus.OPEN, CaseStatus.CLAIMED, CaseStatus.ACKNOWLEDGED])
+def test_the_author_of_an_open_crisis_case_cannot_be_banned(status: CaseStatus) -> None:
+    # E.g. a customer reporting a health hazard: silencing her is the worst possible answer.
+    case = make_case(Label.CRISIS).model_copy(update={"status": status})
+    with pytest.raises(ComplainantProtected) as refused:
+        policy.propose_ban(case, ALICE, 1, "keeps posting about the chocolates", LATER, [])
+    assert case.case_id in refused.value.message and "must not be silenced" in refused.value.message
+    assert "crisis" in refused.value.message
+
+
+def test_a_complaint_escalated_to_crisis_still_protects_its_author() -> None:
+    escalated = decide(make_case(Label.COMPLAINT), ALICE, Decision.ESCALATE,
+                       reason="her child is in hospital after eating the chocolates").case
+    assert escalated.label == Label.CRISIS
+    with pytest.raises(ComplainantProtected):
+        policy.propose_ban(escalated, ALICE, escalated.version, "posts the same thing in every thread", LATER, [])
+
+
+def test_a_resolved_crisis_no_longer_protects_its_author() -> None:
+    resolved = make_case(Label.CRISIS).model_copy(update={"status": CaseStatus.RESOLVED})
+    assert policy.propose_ban(resolved, ALICE, 1, "posts the same link everywhere", LATER, []).case.ban_proposals
+
+
+def test_a_crisis_relabelled_with_a_written_reason_lifts_the_protection() -> None:
+    case = decide(make_case(Label.CRISIS), ALICE, Decision.RELABEL, label=Label.SPAM,
+                  reason="a fake 'health alert' linking to a phishing page").case
+    change = policy.propose_ban(case, ALICE, case.version, "phishing bot, ten threads today", LATER, [])
+    assert change.case.ban_proposals[0].status == "pending"
+    assert change.case.relabel_reason == "a fake 'health alert' linking to a phishing page"
+
+
 def test_approval_rechecks_the_complainant_guardrail() -> None:
     case = proposed(make_case())
     with pytest.raises(ComplainantProtected):
@@ -318,12 +367,36 @@ def test_a_ban_needs_an_author() -> None:
 # ---------------------------------------------------------------- undo hide
 
 
+def performed(case, status=ActionStatus.DONE):
+    """The case once the actions function performed its last action (as the executor records it)."""
+    last = case.actions[-1].model_copy(update={"status": status, "completed_at": LATER})
+    hidden = last.kind == ActionKind.HIDE if status in (ActionStatus.DONE, ActionStatus.DRY_RUN) else case.hidden
+    return case.model_copy(update={"actions": [*case.actions[:-1], last], "hidden": hidden})
+
+
 def test_undo_hide_is_reversible_and_only_for_hidden_posts() -> None:
-    hidden = decide(make_case(), ALICE, Decision.HIDE).case
+    hidden = performed(decide(make_case(), ALICE, Decision.HIDE).case)
     change = policy.undo_hide(hidden, BOB, hidden.version, "a real customer after all", LATER)
-    assert not change.case.hidden and change.actions[0].kind == ActionKind.UNHIDE
-    with pytest.raises(DecisionNotAllowed):
+    assert change.actions[0].kind == ActionKind.UNHIDE
+    assert change.case.hidden and visibility(change.case) == Visibility.UNHIDE_PENDING  # until performed
+    with pytest.raises(DecisionNotAllowed, match="already on its way"):
         policy.undo_hide(change.case, BOB, change.case.version, "again", LATER)
+    visible = performed(change.case)
+    with pytest.raises(DecisionNotAllowed, match="not hidden"):
+        policy.undo_hide(visible, BOB, visible.version, "again", LATER)
+
+
+def test_a_hide_still_on_its_way_can_be_undone() -> None:
+    pending = decide(make_case(), ALICE, Decision.HIDE).case
+    change = policy.undo_hide(pending, BOB, pending.version, "a real customer after all", LATER)
+    assert change.event.data["visibility_before"] == "hide_pending"
+
+
+def test_a_hide_refused_at_execution_leaves_nothing_to_undo() -> None:
+    refused = performed(decide(make_case(), ALICE, Decision.HIDE).case, ActionStatus.REFUSED)
+    assert not refused.hidden
+    with pytest.raises(DecisionNotAllowed, match="not hidden"):
+        policy.undo_hide(refused, BOB, refused.version, "undo", LATER)
 
 
 # ---------------------------------------------------------------- execution-time re-check
@@ -372,12 +445,23 @@ def test_check_action_skips_what_was_already_done() -> None:
 def test_check_action_refuses_a_hide_undone_or_on_a_complaint() -> None:
     hidden = decide(make_case(), ALICE, Decision.HIDE)
     action_id = hidden.actions[0].action_id
-    undone = hidden.case.model_copy(update={"hidden": False})
+    undone = policy.undo_hide(hidden.case, BOB, hidden.case.version, "a real customer", LATER).case
     with pytest.raises(policy.ActionRefused, match="undone"):
         policy.check_action(undone, action_id, LATER, [])
-    complaint = hidden.case.model_copy(update={"label": Label.COMPLAINT, "status": CaseStatus.OPEN})
-    with pytest.raises(policy.ActionRefused, match="silenced"):
-        policy.check_action(complaint, action_id, LATER, [])
+    for label in (Label.COMPLAINT, Label.CRISIS):
+        protected = hidden.case.model_copy(update={"label": label, "status": CaseStatus.OPEN})
+        with pytest.raises(policy.ActionRefused, match="silenced"):
+            policy.check_action(protected, action_id, LATER, [])
+
+
+def test_check_action_skips_a_permanently_failed_action_but_retries_a_transient_failure() -> None:
+    case, action = approved_ban()
+    transient = action.model_copy(update={"status": ActionStatus.FAILED, "attempts": 1})
+    retry = case.model_copy(update={"actions": [transient]})
+    assert policy.check_action(retry, action.action_id, LATER, []).kind == ActionKind.BAN
+    permanent = transient.model_copy(update={"completed_at": LATER})
+    with pytest.raises(policy.ActionAlreadyHandled):
+        policy.check_action(case.model_copy(update={"actions": [permanent]}), action.action_id, LATER, [])
 
 
 def test_nothing_in_the_action_vocabulary_deletes() -> None:
