@@ -2,6 +2,8 @@
 
 Partial batch responses: a record that fails (unparseable delivery, AWS error) is reported alone,
 retried by SQS, and lands in IngestDLQ after maxReceiveCount, where it waits for a fix and a redrive.
+Lambda's ``Errors`` does not see such a record (the invocation succeeds), so each failure also emits
+``TriageRecordFailures`` (EMF), which TriageRecordFailuresAlarm watches.
 Redeliveries by the platform are dropped by Powertools idempotency keyed on the platform's own ids,
 kept past Meta's 36-hour retry window, and by the case store's conditional write behind it.
 """
@@ -82,7 +84,11 @@ def triage_post(post: dict[str, Any]) -> dict[str, Any]:
     if case.label == Label.COMPLAINT and outcome.created:
         # Service dimension only: the ComplaintVolumeAlarm's anomaly band watches this one series.
         metrics.add_metric(name="ComplaintCases", unit=MetricUnit.Count, value=1)
-    if outcome.wave_alert is not None:
+    if outcome.wave_alert is not None and outcome.wave_alert.escalated:
+        metrics.add_metric(name="WaveEscalations", unit=MetricUnit.Count, value=1)
+        logger.warning("complaint wave: a large account joined, escalation published",
+                       extra=outcome.wave_alert.message())
+    elif outcome.wave_alert is not None:
         metrics.add_metric(name="WaveAlerts", unit=MetricUnit.Count, value=1)
         logger.warning("complaint wave: one alert published", extra=outcome.wave_alert.message())
     if outcome.relabelled:
@@ -107,13 +113,31 @@ def posts_of(record: SQSRecord) -> list[Post]:
         raise UnparseableDelivery(f"delivery {delivery.request_id} from {delivery.platform}: {error}") from error
 
 
-@tracer.capture_method
-def record_handler(record: SQSRecord) -> None:
+def triage_record(record: SQSRecord) -> None:
     posts = posts_of(record)
     if not posts:
         logger.info("delivery holds no post to triage (reactions, follows, own posts, edits we skip)")
     for post in posts:
         triage_post(post=post.model_dump(mode="json"))
+
+
+def record_failed(record: SQSRecord, error: Exception) -> None:
+    """Count one failed record, at once: the invocation may still succeed (partial batch response)."""
+    with single_metric(name="TriageRecordFailures", unit=MetricUnit.Count, value=1,
+                       default_dimensions=metrics.default_dimensions):
+        pass
+    logger.exception("record failed: SQS will retry it, then IngestDLQ",
+                     extra={"message_id": record.message_id, "error": type(error).__name__,
+                            "receive_count": record.attributes.approximate_receive_count})
+
+
+@tracer.capture_method
+def record_handler(record: SQSRecord) -> None:
+    try:
+        triage_record(record)
+    except Exception as error:
+        record_failed(record, error)
+        raise  # the batch processor reports the record in batchItemFailures: never swallowed
 
 
 @logger.inject_lambda_context

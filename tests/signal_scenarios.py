@@ -26,7 +26,8 @@ def promo_flood(run: str) -> list[dict[str, Any]]:
 
 
 def fake_support(run: str) -> list[dict[str, Any]]:
-    """(2) A fake support account answers three complainants with a WhatsApp number."""
+    """(2) A fake support account answers three complainants with a WhatsApp number; a fan of the brand
+    complains and gives her own phone number (a customer, not an impersonator)."""
     customers = ["Jeanne Martin", "Paul Lefèvre", "Amina Diallo"]
     rows: list[dict[str, Any]] = []
     for n, name in enumerate(customers):
@@ -39,9 +40,13 @@ def fake_support(run: str) -> list[dict[str, Any]]:
                      "thread": f"{run}-fete-des-meres", "reply_to": f"{run}-complaint-{n}", "offset_seconds": -120,
                      "text": f"Bonjour {name.split()[0]}, désolé pour ce problème de livraison. Contactez notre "
                              "service remboursement sur WhatsApp au +44 7700 900123 avec vos coordonnées bancaires."})
+    rows.append({"id": f"{run}-fan", "platform": "facebook", "brand": "Floralys", "author_name": "Fan de Floralys",
+                 "author_id": f"{run}-customer-fan", "thread": f"{run}-fete-des-meres", "offset_seconds": -240,
+                 "text": "Ma commande n'est jamais arrivée, rappelez-moi au 06 12 34 56 78"})
+    # On X the impostor replies to Amina's tweet (in_reply_to_status_id_str), from a week-old empty account.
     rows.append({"id": f"{run}-fake-x", "platform": "x", "brand": "Floralys", "author_name": "Floralys Help",
                  "author_handle": "floralys_help", "author_id": f"{run}-impostor-x", "author_followers": 2,
-                 "offset_seconds": -60,
+                 "author_age_days": 7, "author_posts": 3, "reply_to": f"{run}-amina-tweet", "offset_seconds": -60,
                  "text": "@amina_d Désolés pour le retard ! Notre service client vous répond sur WhatsApp : "
                          "wa.me/447700900123"})
     return rows
@@ -58,12 +63,25 @@ _LATE = [
 
 
 def late_delivery_wave(run: str) -> list[dict[str, Any]]:
-    """(3) Thirty complaints about one late delivery in fifteen minutes (Instagram account)."""
+    """(3) Thirty complaints about one late delivery in fifteen minutes (Instagram account).
+
+    No follower counts: Instagram's comment webhook does not send any (so no influencer, no escalation).
+    """
     return [{"id": f"{run}-late-{n}", "platform": "instagram", "brand": "Floralys",
              "author_name": f"Cliente {run[-4:]} {n}", "author_id": f"{run}-late-author-{n}",
              "thread": f"{run}-collection-ete", "offset_seconds": -840 + 28 * n,
-             "author_followers": 250_000 if n == 17 else 200,
              "text": _LATE[n % len(_LATE)].format(n=f"FL-3{n:04d}")} for n in range(30)]
+
+
+def fake_support_flood(run: str) -> list[dict[str, Any]]:
+    """(2b) The same fake support reply by one account under seven complaints in seven threads, greeting
+    each customer by name (the classifier says spam and also matches its complaint rules)."""
+    names = ["Jeanne", "Paul", "Amina", "Marc", "Sophie", "Lucie", "Karim"]
+    return [{"id": f"{run}-flood-{n}", "platform": "facebook", "brand": "Floralys",
+             "author_name": "Floralys Support FR", "author_id": f"{run}-impostor", "thread": f"{run}-thread-{n}",
+             "reply_to": f"{run}-complaint-{n}", "offset_seconds": -420 + 60 * n,
+             "text": f"Bonjour {name}, désolé pour ce problème de livraison. Contactez notre service remboursement "
+                     "sur WhatsApp au +44 7700 900123 avec vos coordonnées bancaires."} for n, name in enumerate(names)]
 
 
 def where_is_my_order(run: str) -> list[dict[str, Any]]:

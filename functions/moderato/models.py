@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from moderato.reasons import Reason
 
@@ -47,6 +47,11 @@ class Author(BaseModel):
     name: str | None = None
     handle: str | None = None
     followers: int | None = None
+    # Only where the platform's payload says so (X does; Meta webhooks send neither): None is "unknown".
+    # Serialized as an ISO string even by model_dump(), so the case message stays plain JSON.
+    account_created_at: Annotated[datetime, PlainSerializer(lambda at: at.isoformat(), return_type=str)] | None = (
+        Field(default=None, description="When the author's account was created, as the platform reports it."))
+    posts_count: int | None = Field(default=None, ge=0, description="Posts the platform counts for the author.")
 
 
 class Post(BaseModel):

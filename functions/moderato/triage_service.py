@@ -3,8 +3,8 @@
 Safe to run twice for the same post. The case id derives from the platform's own ids and the write
 is conditional, so a redelivery finds the existing case; routing is completed only if it was not
 (a crash between the write and the send must not lose the queue message). The signal engine counts
-a post once (first sighting), and a wave alert is claimed by exactly one post, so neither a
-redelivery nor thirty complaints in a row publish the same wave twice.
+a post once (first sighting), and a wave alert (and its one possible escalation) is claimed by exactly
+one post, so neither a redelivery nor thirty complaints in a row publish the same wave twice.
 """
 
 from __future__ import annotations

@@ -2,10 +2,16 @@
 
 A row is ``{"text": ..., "platform"?, "author_name"?, "author_followers"?, "brand"?, "id"?, "kind"?}``,
 optionally with ``thread`` (the post commented on), ``reply_to`` (the id of the row a Facebook comment
-answers) and ``offset_seconds`` (when it was written, relative to now: -600 is ten minutes ago).
+or an X reply answers) and ``offset_seconds`` (when it was written, relative to now: -600 is ten
+minutes ago). X rows may also give ``author_age_days`` and ``author_posts``.
 Facebook, Instagram and Messenger rows become Meta deliveries; X rows become Account Activity
 events. Ids derive from the row id, so replaying a file twice redelivers the same posts (and must
 yield the same cases, not new ones).
+
+Author audience and history appear only where the platform's real payload carries them: X user
+objects do (``followers_count``, ``created_at`` or ``created_timestamp``, ``statuses_count``); Meta's
+comment, Instagram and Messenger webhooks send only an id and a name or username, so
+``author_followers`` is ignored for those rows rather than invented.
 """
 
 from __future__ import annotations
@@ -22,6 +28,11 @@ from moderato.settings import load_brand_accounts
 
 WEBHOOK_FOR_PLATFORM = {"facebook": "meta", "instagram": "meta", "messenger": "meta", "x": "x"}
 FALLBACK_PLATFORM = "facebook"
+# An X user object always has these; a row that does not say is an ordinary, established account.
+X_DEFAULT_FOLLOWERS = 150
+X_DEFAULT_AGE_DAYS = 3 * 365
+X_DEFAULT_POSTS = 800
+_X_TIME = "%a %b %d %H:%M:%S +0000 %Y"
 
 
 @dataclass(frozen=True)
@@ -58,7 +69,6 @@ def build_payload(row: dict[str, Any], index: int, now: float | None = None) -> 
     text = str(row.get("text") or "")
     name = str(row.get("author_name") or f"Customer {_digits(row_id, 4)}")
     author_id = str(row.get("author_id") or _digits(f"author:{name}", 16))
-    followers = row.get("author_followers")
     account = account_for(row.get("brand"), platform)
     seconds = int(now + float(row.get("offset_seconds") or 0))
     if platform == "facebook":
@@ -89,21 +99,34 @@ def build_payload(row: dict[str, Any], index: int, now: float | None = None) -> 
                                                                "messaging": [event]}]}
     tweet_id = _digits("tweet:" + row_id, 19)
     handle = str(row.get("author_handle") or name.lower().replace(" ", "_"))[:15]
+    user, created = _x_user(row, name, handle, seconds)
     if row.get("kind") == "message":
         dm = {"type": "message_create", "id": tweet_id, "created_timestamp": str(seconds * 1000),
               "message_create": {"target": {"recipient_id": account}, "sender_id": author_id,
                                  "message_data": {"text": text}}}
-        users = {author_id: {"id": author_id, "name": name, "screen_name": handle,
-                             "followers_count": followers or 0}}
+        # DM events list their users apart, with the creation time in milliseconds.
+        users = {author_id: {"id": author_id, **user, "created_timestamp": str(created * 1000)}}
         return platform, "x", {"for_user_id": account, "direct_message_events": [dm], "users": users}
+    reply_to = _digits("tweet:" + str(row["reply_to"]), 19) if row.get("reply_to") else None
     tweet = {
-        "created_at": time.strftime("%a %b %d %H:%M:%S +0000 %Y", time.gmtime(seconds)),
-        "id_str": tweet_id, "text": text, "in_reply_to_status_id_str": None,
-        "user": {"id_str": author_id, "name": name, "screen_name": handle, "followers_count": followers or 0},
+        "created_at": time.strftime(_X_TIME, time.gmtime(seconds)),
+        "id_str": tweet_id, "text": text, "in_reply_to_status_id_str": reply_to,
+        "user": {"id_str": author_id, **user, "created_at": time.strftime(_X_TIME, time.gmtime(created))},
         "entities": {"user_mentions": [{"id_str": account, "screen_name": row.get("brand") or "Floralys"}]},
         "timestamp_ms": str(seconds * 1000),
     }
     return platform, "x", {"for_user_id": account, "user_has_blocked": "false", "tweet_create_events": [tweet]}
+
+
+def _x_user(row: dict[str, Any], name: str, handle: str, now_seconds: int) -> tuple[dict[str, Any], int]:
+    """The user fields every X payload carries, and when the account was created (epoch seconds)."""
+    def given(key: str, default: int) -> int:
+        value = row.get(key)
+        return default if value is None else int(value)
+
+    fields = {"name": name, "screen_name": handle, "followers_count": given("author_followers", X_DEFAULT_FOLLOWERS),
+              "statuses_count": given("author_posts", X_DEFAULT_POSTS)}
+    return fields, now_seconds - given("author_age_days", X_DEFAULT_AGE_DAYS) * 86_400
 
 
 def sign_delivery(row: dict[str, Any], index: int, secrets: dict[str, Any]) -> SignedDelivery:

@@ -88,13 +88,16 @@ def test_a_fake_support_account_answering_complainants_is_spam_for_impersonation
     by_author = cases_by_author(local_stack, run)
     fakes = by_author["impostor"] + by_author["impostor-x"]
     complainants = [c for author, cases in by_author.items() if author.startswith("customer") for c in cases]
-    assert len(fakes) == 3 and len(complainants) == 3
+    assert len(fakes) == 3 and len(complainants) == 4
     for case in fakes:
-        assert case.label == "spam" and case.queue == "SpamQueue"
+        assert case.label == "spam" and case.queue == "SpamQueue" and case.post.kind == "reply"
         assert {"signal.impersonation", "signal.contact_redirect"} <= codes(case)
     assert {c.post.author.name for c in by_author["impostor"]} == {"Floralys Support FR"}
     assert by_author["impostor-x"][0].post.author.handle == "floralys_help"
     assert all(c.label == "complaint" for c in complainants)  # the customers stay with the support desk
+    # "Fan de Floralys" giving her own phone number is a customer, not an impersonator.
+    [fan] = by_author["customer-fan"]
+    assert not {"signal.impersonation", "signal.contact_redirect"} & codes(fan)
 
 
 def test_thirty_complaints_about_one_late_delivery_send_one_wave_alert(local_stack: Any, alerts_inbox: str) -> None:
@@ -102,8 +105,9 @@ def test_thirty_complaints_about_one_late_delivery_send_one_wave_alert(local_sta
     published_alerts(local_stack, alerts_inbox)  # start from an empty inbox
     send(local_stack, late_delivery_wave(run))
     cases = [c for group in cases_by_author(local_stack, run).values() for c in group]
-    # Complaint, or normal where the classifier hesitates (still counted: it saw a complaint): never spam.
-    assert len(cases) == 30 and {c.label for c in cases} <= {"complaint", "normal"}
+    # Thirty customers reporting a late delivery are complaints (crisis only if the wave made one a crisis):
+    # never normal, never spam.
+    assert len(cases) == 30 and {c.label for c in cases} <= {"complaint", "crisis"}
     alerts = [a for a in published_alerts(local_stack, alerts_inbox) if a.get("account_id") == IG_ACCOUNT
               or a.get("post", {}).get("account_id") == IG_ACCOUNT]
     assert [a["kind"] for a in alerts] == ["wave_alert"], alerts

@@ -52,12 +52,18 @@ def sns_event(*messages: tuple[str, dict[str, Any] | str]) -> dict[str, Any]:
     } for i, (subject, body) in enumerate(messages)]}
 
 
-WAVE = {"kind": "wave_alert", "wave_id": "w1", "account_id": "206070979425408", "brand": "Floralys",
+WAVE = {"kind": "wave_alert", "priority": 2, "wave_id": "w1", "account_id": "206070979425408", "brand": "Floralys",
         "platform": "facebook", "subject": "delivery", "count": 12, "window_minutes": 15, "usual": 0.5,
-        "top_terms": ["livree", "commande", "samedi"], "sample_case_ids": ["facebook-a", "facebook-b"],
+        "top_terms": ["livree", "commande", "samedi"],
+        "sample_case_ids": ["facebook-a", "facebook-b", "facebook-c", "facebook-d"],
+        "samples": [{"case_id": "facebook-a", "text": "Ma commande n'est toujours pas livrée"},
+                    {"case_id": "facebook-b", "text": "Colis en retard, c'était pour samedi…"},
+                    {"case_id": "facebook-c", "text": "Toujours rien reçu"}],
         "list_path": "/cases?queue=ComplaintQueue&status=open&brand=Floralys", "started_at": "2026-05-30T09:00:00Z",
-        "cooldown_until": "2026-05-30T11:00:00Z", "starter_case_id": "facebook-a", "max_followers": 210000,
-        "amplifiers": 1}
+        "quiet_minutes": 60, "starter_case_id": "facebook-a", "max_followers": 210000, "amplifiers": 1}
+ESCALATED = {**WAVE, "kind": "wave_escalated", "priority": 1, "count": 31, "window_minutes": 180,
+             "escalation": {"case_id": "facebook-z", "followers": 250000, "author": "@star",
+                            "text": "Toujours pas livrée, @Floralys c'est une honte"}}
 CRISIS = {"kind": "crisis_case", "case_id": "x-1", "label": "crisis", "sla_due_at": "2026-05-30T09:15:00Z",
           "reasons": [{"code": "rule.crisis.health", "message": "Health hazard", "detail": "hopital"}],
           "post": {"platform": "x", "brand": "Floralys", "account_id": "2244994945", "text": "Mon fils est à l'hôpital",
@@ -73,13 +79,20 @@ def test_each_kind_of_alert_reaches_the_chat_as_a_readable_message(aws: AwsEnv, 
     monkeypatch.setenv("ALERTS_LINK_BASE_URL", "https://api.example/prod")
     result = load_handler("alerts").lambda_handler(
         sns_event(("[Moderato] Wave", WAVE), ("[Moderato] Crisis", CRISIS), ("ALARM: dlq", ALARM),
-                  ("Hello", "plain text from someone")), FakeContext())
-    assert result == {"alerts": 4, "posted": 4}
+                  ("Hello", "plain text from someone"), ("[Moderato] Wave escalated", ESCALATED)), FakeContext())
+    assert result == {"alerts": 5, "posted": 5}
     assert all(r["content_type"] == "application/json" for r in receiver.received)
-    wave, crisis, alarm, plain = (r["body"]["text"] for r in receiver.received)
+    wave, crisis, alarm, plain, escalated = (r["body"]["text"] for r in receiver.received)
     assert "Complaint wave* on Floralys (facebook): 12 complaints about *delivery* in 15 min" in wave
     assert "https://api.example/prod/cases?queue=ComplaintQueue&status=open&brand=Floralys" in wave
-    assert "facebook-a, facebook-b" in wave and "livree, commande, samedi" in wave and "210,000" in wave
+    assert "livree, commande, samedi" in wave and "210,000" in wave
+    # Three quoted samples, each next to its case id; the other sample cases listed after them.
+    assert "> Ma commande n'est toujours pas livrée (facebook-a)" in wave
+    assert "> Toujours rien reçu (facebook-c)" in wave and "more cases: facebook-d" in wave
+    assert "one alert per wave: the next one only after 60 min below threshold" in wave
+    assert escalated.startswith(":rotating_light: *Wave escalated* on Floralys (facebook): @star (250,000 followers)"
+                                " joined the *delivery* wave (31 complaints in 3 h, usually 0.5)")
+    assert "> Toujours pas livrée, @Floralys c'est une honte (facebook-z)" in escalated and "wave w1" in escalated
     assert "*Crisis* on Floralys (x)" in crisis and "Mon fils est à l'hôpital" in crisis and "hopital" in crisis
     assert "moderato-IngestDLQAlarm* is ALARM" in alarm and "Threshold Crossed" in alarm
     assert plain == "*Hello*\nplain text from someone"

@@ -9,8 +9,8 @@ from moderato.adapters.signal_store import DynamoSignalStore
 from moderato.models import Author, Label, Post, Verdict
 from moderato.settings import load_brand_accounts
 from moderato.signals import SignalEngine, load_signals_config, record_confirmed_spam
-from moderato.signals.fingerprint import fingerprint
-from moderato.signals.store import FingerprintRecord, WavePost
+from moderato.signals.fingerprint import BANDS, ROWS, bands_of, fingerprint
+from moderato.signals.store import Baseline, FingerprintRecord, WavePost
 from tests.integration.conftest import AwsEnv
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -36,26 +36,70 @@ def test_counters_are_atomic_and_ranged(aws: AwsEnv) -> None:
 def test_fingerprints_are_found_through_any_band(aws: AwsEnv) -> None:
     signals = store(aws)
     fp = fingerprint("Gagnez 500€ par semaine depuis chez vous, crypto sans risque")
-    record = FingerprintRecord("case-1", fp.value, NOW, "facebook:1", "p:t", "spam")
+    record = FingerprintRecord("case-1", fp.signature, NOW, "facebook:1", "p:t", "spam")
     signals.add_fingerprint(record, fp.bands(), 99)
-    flipped = fp.value ^ 0b111  # three bits off, all in band 0: the other three bands still match
-    flipped_bands = [f"{i}:{(flipped >> 16 * i) & 0xFFFF:04x}" for i in range(4)]
-    found = signals.similar(flipped_bands, NOW - timedelta(minutes=1), 50)
-    assert [r.case_id for r in found] == ["case-1"] and found[0].simhash == fp.value and found[0].at == NOW
+    # Another text sharing only the last band's two values is still found, through that band alone.
+    last = (BANDS - 1) * ROWS
+    other = tuple(v if last <= i < last + ROWS else (v + 1) % 65536 for i, v in enumerate(fp.signature))
+    assert len(set(bands_of(other)) & set(fp.bands())) == 1
+    found = signals.similar(bands_of(other), NOW - timedelta(minutes=1), 50)
+    assert [r.case_id for r in found] == ["case-1"] and found[0].signature == fp.signature and found[0].at == NOW
     assert signals.similar(fp.bands(), NOW + timedelta(seconds=1), 50) == []
     signals.mark_flagged(record, fp.bands())
     assert signals.similar(fp.bands(), NOW - timedelta(minutes=1), 50)[0].flagged
 
 
-def test_one_post_claims_a_wave_alert_until_the_cooldown_ends(aws: AwsEnv) -> None:
+def test_one_post_claims_a_wave_and_only_a_new_wave_claims_again(aws: AwsEnv) -> None:
+    signals, key, quiet = store(aws), "acct#delivery", timedelta(minutes=60)
+
+    def claim(case_id: str, at: datetime) -> bool:
+        return signals.claim_wave_alert(key, case_id, f"wave-{case_id}", at, at - quiet, 10**10)
+
+    assert claim("case-a", NOW)
+    assert claim("case-a", NOW)  # its own retry, unpublished
+    signals.mark_wave_published(key, "case-a", NOW)
+    assert not claim("case-a", NOW)
+    assert not claim("case-b", NOW + timedelta(minutes=5))
+    # The wave goes on for three hours (each post above threshold touches it): no second claim.
+    for minutes in range(10, 180, 10):
+        signals.touch_wave(key, NOW + timedelta(minutes=minutes), 10**10)
+        assert not claim("case-b", NOW + timedelta(minutes=minutes + 5))
+    last = NOW + timedelta(minutes=170)
+    state = signals.wave_state(key)
+    assert state is not None and (state.wave_id, state.starter, state.last_active_at) == ("wave-case-a", "case-a",
+                                                                                          last)
+    signals.touch_wave(key, last - timedelta(minutes=30), 10**10)  # a late post never moves it back
+    assert signals.wave_state(key).last_active_at == last  # type: ignore[union-attr]
+    assert claim("case-c", last + quiet + timedelta(seconds=1))  # quiet for an hour: a new wave
+    signals.touch_wave("acct#never", NOW, 10**10)
+    assert signals.wave_state("acct#never") is None  # touching creates nothing (it would lack a wave)
+
+
+def test_one_escalation_per_wave_after_its_alert(aws: AwsEnv) -> None:
+    signals, key = store(aws), "acct#delivery"
+    assert signals.claim_escalation(key, "case-x", NOW) is None  # no wave
+    signals.claim_wave_alert(key, "case-a", "wave-1", NOW, NOW - timedelta(hours=1), 10**10)
+    assert signals.claim_escalation(key, "case-x", NOW) is None  # its alert is not out yet
+    signals.mark_wave_published(key, "case-a", NOW)
+    state = signals.claim_escalation(key, "case-x", NOW + timedelta(minutes=3))
+    assert state is not None and (state.wave_id, state.starter, state.started_at) == ("wave-1", "case-a", NOW)
+    assert signals.claim_escalation(key, "case-x", NOW) is not None  # its own retry, unpublished
+    signals.mark_escalation_published(key, "case-x", NOW)
+    assert signals.claim_escalation(key, "case-x", NOW) is None
+    assert signals.claim_escalation(key, "case-y", NOW) is None
+
+
+def test_the_baseline_is_saved_by_one_folder_per_hour(aws: AwsEnv) -> None:
     signals = store(aws)
-    until = NOW + timedelta(hours=2)
-    assert signals.claim_wave_alert("acct#delivery", "case-a", NOW, until, 99)
-    assert signals.claim_wave_alert("acct#delivery", "case-a", NOW, until, 99)  # its own retry, unpublished
-    signals.mark_wave_published("acct#delivery", "case-a", NOW)
-    assert not signals.claim_wave_alert("acct#delivery", "case-a", NOW, until, 99)
-    assert not signals.claim_wave_alert("acct#delivery", "case-b", NOW + timedelta(minutes=5), until, 99)
-    assert signals.claim_wave_alert("acct#delivery", "case-c", until + timedelta(seconds=1), until, 99)
+    assert signals.baseline("acct#delivery") is None
+    first = Baseline(2.5, "H#2026053008")
+    assert signals.save_baseline("acct#delivery", first, None, 99)
+    assert not signals.save_baseline("acct#delivery", Baseline(3.0, "H#2026053008"), None, 99)
+    assert signals.baseline("acct#delivery") == first
+    later = Baseline(2.6, "H#2026053009")
+    assert signals.save_baseline("acct#delivery", later, first, 99)
+    assert not signals.save_baseline("acct#delivery", Baseline(9.0, "H#2026053009"), first, 99)  # lost the race
+    assert signals.baseline("acct#delivery") == later
 
 
 def test_every_item_the_engine_writes_expires(aws: AwsEnv) -> None:
@@ -72,8 +116,21 @@ def test_every_item_the_engine_writes_expires(aws: AwsEnv) -> None:
             engine.settle(retro)
         if assessment.wave_alert:
             engine.wave_published(assessment.wave_alert, NOW)
+    for n in range(12, 18):  # six more customers: the wave is on and alerted
+        complaint = post.model_copy(update={"post_id": f"c{n}", "dedup_key": f"k{n}", "thread_id": "t9",
+                                            "author": Author(id=f"c{n}", name="Client")})
+        assessment = engine.assess(complaint, Verdict(label=Label.COMPLAINT, scores={}, reasons=[]), f"case-{n}", NOW)
+        if assessment.wave_alert:
+            engine.wave_published(assessment.wave_alert, NOW)
+    # A large account joins the wave after its alert: the escalation writes to the wave item too.
+    influencer = post.model_copy(update={"post_id": "big", "dedup_key": "big",
+                                         "author": Author(id="big", name="Star", followers=500_000)})
+    escalation = engine.assess(influencer, Verdict(label=Label.COMPLAINT, scores={}, reasons=[]), "case-big",
+                               NOW + timedelta(minutes=1))
+    assert escalation.wave_alert is not None and escalation.wave_alert.kind == "wave_escalated"
+    engine.wave_published(escalation.wave_alert, NOW)
     record_confirmed_spam(signals, "facebook", "a0", NOW)
-    signals.add_wave_post("k", WavePost("c", NOW, ("x" * 100,) * 20, 5, "a" * 500), 99)
+    signals.add_wave_post("k", WavePost("c", NOW, ("x" * 100,) * 20, 5, "a" * 500, "t" * 900), 99)
     items = all_items(aws)
     kinds = {item["pk"]["S"].split("#", 1)[0] for item in items}
     assert kinds == {"SEEN", "FP", "RATE", "WAVE", "WAVEPOST", "OFFENDER"}
@@ -84,7 +141,10 @@ def test_every_item_the_engine_writes_expires(aws: AwsEnv) -> None:
         assert item["pk"]["S"] == "WAVEPOST#k" or NOW.timestamp() < expires <= horizon.timestamp(), item
     # Bounded sizes: terms capped at 8 x 32 characters, strings at 200.
     capped = next(i for i in items if i["pk"]["S"] == "WAVEPOST#k")
-    assert len(capped["terms"]["L"]) == 8 and len(capped["author"]["S"]) == 200
+    assert len(capped["terms"]["L"]) == 8 and len(capped["author"]["S"]) == 200 and len(capped["text"]["S"]) == 120
+    wave = next(i for i in items if i["pk"]["S"].startswith("WAVE#") and i["sk"]["S"] == "ALERT")
+    assert {"published_at", "escalated_by", "escalation_published_at", "last_active_at"} <= set(wave)
+    assert any(i["sk"]["S"] == "BASELINE" for i in items)
     assert max(len(str(item)) for item in items) < 1500
 
 

@@ -53,14 +53,14 @@ class AlertPublisher:
         return str(response["MessageId"])
 
     def publish_wave(self, alert: WaveAlert) -> str:
-        """One message per wave (the signal engine's claim and cooldown make sure of it)."""
+        """One message per wave, plus at most one escalation (the signal engine's claims make sure of it)."""
         response = self._sns.publish(
             TopicArn=self._topic_arn,
             Subject=alert.sns_subject(),
             Message=json.dumps(alert.message(), ensure_ascii=False),
             MessageAttributes={
                 "kind": {"DataType": "String", "StringValue": alert.kind},
-                "priority": {"DataType": "Number", "StringValue": "1"},
+                "priority": {"DataType": "Number", "StringValue": str(alert.priority)},
             },
         )
         return str(response["MessageId"])

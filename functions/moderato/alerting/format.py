@@ -1,7 +1,8 @@
 """Turn what arrives on AlertsTopic into a short, readable chat message (Slack-compatible JSON).
 
-Three kinds of SNS messages reach the topic: a crisis case (``kind: crisis_case``, the case message),
-a complaint wave (``kind: wave_alert``) and CloudWatch alarm state changes (``AlarmName`` ...).
+Four kinds of SNS messages reach the topic: a crisis case (``kind: crisis_case``, the case message),
+a complaint wave (``kind: wave_alert``), its one escalation when a large account joins it
+(``kind: wave_escalated``) and CloudWatch alarm state changes (``AlarmName`` ...).
 Anything else is shown as it came, so an unexpected message is still seen, never dropped.
 """
 
@@ -42,18 +43,43 @@ def _crisis(message: dict[str, Any], base_url: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
+def _window(minutes: Any) -> str:
+    return f"{minutes // 60} h" if isinstance(minutes, int) and minutes >= 60 and not minutes % 60 else f"{minutes} min"
+
+
+def _samples(message: dict[str, Any]) -> list[str]:
+    """Up to three quoted posts next to their case ids, then the other sample case ids."""
+    quoted = [s for s in message.get("samples", []) if isinstance(s, dict) and s.get("case_id")][:3]
+    lines = [f"> {_quote(str(s.get('text', '')))} ({s['case_id']})" for s in quoted]
+    rest = [i for i in message.get("sample_case_ids", []) if i not in {s["case_id"] for s in quoted}]
+    if rest:
+        lines.append(f"{'more' if quoted else 'sample'} cases: {', '.join(rest)}")
+    return lines
+
+
 def _wave(message: dict[str, Any], base_url: str) -> str:
     where = message.get("brand") or message.get("account_id")
     usual = message.get("usual", 0)
+    joined = message.get("escalation") or {}
+    if message.get("kind") == "wave_escalated":
+        head = (f":rotating_light: *Wave escalated* on {where} ({message.get('platform')}): "
+                f"{joined.get('author', 'an account')} ({joined.get('followers', 0):,} followers) joined the "
+                f"*{message.get('subject')}* wave ({message.get('count')} complaints in "
+                f"{_window(message.get('window_minutes'))}, usually {usual:g})")
+        lines = [head, f"> {_quote(str(joined.get('text', '')))} ({joined.get('case_id')})",
+                 f"wave {message.get('wave_id')} started {message.get('started_at')}",
+                 f"list: {_link(base_url, message.get('list_path', ''))}"]
+        return "\n".join(line for line in lines if line)
     lines = [
         f":ocean: *Complaint wave* on {where} ({message.get('platform')}): {message.get('count')} complaints "
-        f"about *{message.get('subject')}* in {message.get('window_minutes')} min (usually {usual:g})",
+        f"about *{message.get('subject')}* in {_window(message.get('window_minutes'))} (usually {usual:g})",
         f"top terms: {', '.join(message.get('top_terms', []))}" if message.get("top_terms") else "",
         f"amplified: {message['amplifiers']} post(s) by large accounts, up to {message.get('max_followers', 0):,} "
         "followers" if message.get("amplifiers") else "",
-        f"sample cases: {', '.join(message.get('sample_case_ids', []))}",
+        *_samples(message),
         f"list: {_link(base_url, message.get('list_path', ''))}",
-        f"no new wave alert for this subject until {message.get('cooldown_until')}",
+        f"one alert per wave: the next one only after {message['quiet_minutes']} min below threshold"
+        if message.get("quiet_minutes") else "",
     ]
     return "\n".join(line for line in lines if line)
 
@@ -77,7 +103,7 @@ def format_alert(subject: str | None, body: str, base_url: str = "") -> dict[str
         message = None
     if isinstance(message, dict) and message.get("kind") == "crisis_case":
         text = _crisis(message, base_url)
-    elif isinstance(message, dict) and message.get("kind") == "wave_alert":
+    elif isinstance(message, dict) and message.get("kind") in ("wave_alert", "wave_escalated"):
         text = _wave(message, base_url)
     elif isinstance(message, dict) and "AlarmName" in message:
         text = _alarm(message)

@@ -10,7 +10,7 @@ import base64
 import binascii
 import hmac
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from moderato.models import Author, Platform, Post, PostKind
@@ -41,6 +41,7 @@ KNOWN_EVENT_ARRAYS = (
     "user_event",
 )
 _TWITTER_TIME = "%a %b %d %H:%M:%S %z %Y"
+_UNKNOWN_TIME = datetime.min.replace(tzinfo=UTC)
 
 
 def crc_response_token(consumer_secret: str, crc_token: str) -> str:
@@ -102,6 +103,33 @@ class XPlatform:
         return posts
 
 
+def _count(value: Any) -> int | None:
+    """A count from the payload, or None when missing or not a sane number (never fail a delivery on it)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _account_created_at(user: dict[str, Any]) -> datetime | None:
+    """User objects carry ``created_at`` (tweets, v1.1 format) or ``created_timestamp`` (DM ``users``, ms)."""
+    if user.get("created_timestamp"):
+        parsed = epoch_to_datetime(user["created_timestamp"], _UNKNOWN_TIME)
+        return None if parsed == _UNKNOWN_TIME else parsed
+    try:
+        return datetime.strptime(str(user.get("created_at") or ""), _TWITTER_TIME)
+    except ValueError:
+        return None
+
+
+def _author(user: dict[str, Any], user_id: str | None) -> Author:
+    return Author(
+        id=user_id,
+        name=user.get("name"),
+        handle=user.get("screen_name"),
+        followers=_count(user.get("followers_count")),
+        account_created_at=_account_created_at(user),
+        posts_count=_count(user.get("statuses_count")),
+    )
+
+
 def _created_at(tweet: dict[str, Any], default: datetime) -> datetime:
     if tweet.get("timestamp_ms"):
         return epoch_to_datetime(tweet["timestamp_ms"], default)
@@ -131,12 +159,7 @@ def _tweet(tweet: dict[str, Any], account_id: str, brand: str | None, context: D
         thread_id=tweet.get("conversation_id_str") or reply_to or str(tweet_id),
         permalink=f"https://x.com/{handle or 'i'}/status/{tweet_id}",
         account_id=account_id,
-        author=Author(
-            id=user.get("id_str"),
-            name=user.get("name"),
-            handle=handle,
-            followers=user.get("followers_count"),
-        ),
+        author=_author(user, user.get("id_str")),
         text=text,
         created_at=_created_at(tweet, context.received_at),
         brand=brand,
@@ -160,12 +183,7 @@ def _direct_message(
         kind=PostKind.MESSAGE,
         post_id=str(event["id"]),
         account_id=account_id,
-        author=Author(
-            id=sender_id or None,
-            name=user.get("name"),
-            handle=user.get("screen_name"),
-            followers=user.get("followers_count"),
-        ),
+        author=_author(user, sender_id or None),
         text=(create.get("message_data") or {}).get("text") or "",
         created_at=epoch_to_datetime(event.get("created_timestamp"), context.received_at),
         brand=brand,

@@ -28,6 +28,10 @@ EMPTY_ACCOUNT = define(
     "signal.empty_account",
     "The platform reports an empty or brand-new account (no followers, no history).",
 )
+NEW_ACCOUNT = define(
+    "signal.new_account",
+    "The platform reports that the author's account was created only a few days ago.",
+)
 IMPERSONATION = define(
     "signal.impersonation",
     "The author's name or handle imitates one of the brand's own accounts without being it.",
@@ -57,4 +61,8 @@ WAVE_MEMBER = define(
 WAVE_STARTED = define(
     "wave.started",
     "This post started a wave of complaints on one subject; one crisis alert was sent for the wave.",
+)
+WAVE_ESCALATED = define(
+    "wave.escalated",
+    "A large account joined this wave after its alert; one escalation was sent for the wave.",
 )

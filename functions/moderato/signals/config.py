@@ -29,8 +29,9 @@ class _Section(BaseModel):
 
 class DuplicateConfig(_Section):
     min_tokens: int = Field(default=4, ge=1, description="Shorter texts ('merci !') are never fingerprinted.")
-    # Four 16-bit bands find every fingerprint within 3 bits (pigeonhole); more would miss some.
-    max_hamming_distance: int = Field(default=3, ge=0, le=3)
+    # Estimated share of word pairs two texts have in common (MinHash). One or two words changed in a
+    # 15-word text stay at 0.5-0.8; two different complaints about a delivery stay below 0.2.
+    min_similarity: float = Field(default=0.4, ge=0.2, le=1.0)
     author_window_minutes: int = Field(default=10, ge=1, le=24 * 60)
     author_min_threads: int = Field(default=3, ge=2)
     coordinated_window_minutes: int = Field(default=60, ge=1, le=24 * 60)
@@ -44,6 +45,9 @@ class BehaviourConfig(_Section):
     burst_per_window: int = Field(default=30, ge=2)
     offender_memory_days: int = Field(default=180, ge=1)
     empty_account_max_followers: int = Field(default=0, ge=0)
+    # X counts the post being triaged in statuses_count: 1 means "this is its first post".
+    empty_account_max_posts: int = Field(default=1, ge=0, description="'Empty' at or below this many posts.")
+    new_account_days: int = Field(default=30, ge=1, le=3650, description="A younger account is 'new'.")
     influencer_followers: int = Field(default=10_000, ge=1)
 
 
@@ -63,12 +67,23 @@ class LinkConfig(_Section):
 
 class WaveConfig(_Section):
     labels: frozenset[str] = frozenset({"complaint", "crisis"})
+    # Normal posts count too when the classifier saw a complaint in them, or (this setting) when they
+    # hold at least this many words of its negative sentiment lexicon, more negative than positive.
+    # 0 counts no normal post for its tone alone.
+    negative_min_words: int = Field(default=2, ge=0, le=10)
     short_window_minutes: int = Field(default=15, ge=1, le=60)
-    long_window_hours: int = Field(default=24, ge=2, le=24 * 7)
     min_count: int = Field(default=10, ge=2)
+    # Slow waves: a subject that builds up over hours without ever surging in 15 minutes.
+    long_window_hours: int = Field(default=3, ge=1, le=24)
+    long_min_count: int = Field(default=25, ge=2)
     baseline_ratio: float = Field(default=3.0, ge=1.0)
-    cooldown_minutes: int = Field(default=120, ge=1)
+    # The usual rate is learned per account and subject, an hourly exponentially weighted mean.
+    baseline_half_life_hours: float = Field(default=72.0, ge=1.0, le=24 * 60)
+    baseline_bootstrap_hours: int = Field(default=24, ge=1, le=48)
+    # A wave ends after this long without either window above its threshold; only a new wave alerts.
+    quiet_minutes: int = Field(default=60, ge=5, le=24 * 60)
     sample_size: int = Field(default=5, ge=1, le=20)
+    sample_texts: int = Field(default=3, ge=0, le=5, description="Sample posts quoted (truncated) in the alert.")
     top_terms: int = Field(default=6, ge=1, le=20)
     list_path_template: str = "/cases?queue=ComplaintQueue&status=open&brand={brand}&platform={platform}&since={since}"
     subjects: dict[str, tuple[str, ...]] = Field(default_factory=dict)
@@ -88,6 +103,7 @@ class RetentionConfig(_Section):
     rate_hours: int = Field(default=2, ge=1)
     seen_days: int = Field(default=8, ge=1)
     wave_days: int = Field(default=2, ge=1)
+    baseline_days: int = Field(default=14, ge=1)
 
 
 class SignalsConfig(_Section):

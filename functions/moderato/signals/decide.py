@@ -6,13 +6,14 @@
 |          | domain                                                   |                                          |
 | FLOOD    | same text by this author in N threads, coordinated text  | spam over normal; complaint/crisis stay  |
 |          | by many authors (unless they complain), posting bursts   |                                          |
-| WEAK     | shortener, disguised link, empty account, repeat         | two or more turn normal into spam        |
+| WEAK     | shortener, disguised link, empty or new account, repeat  | two or more turn normal into spam        |
 |          | offender, impersonation alone, contact redirect alone    |                                          |
 | INFO     | influencer                                               | raises complaint and crisis priority     |
 
 Crisis outranks everything: a spam-looking post with crisis markers is reviewed as crisis. A complaint
 is never turned into spam by duplication or behaviour (thirty customers asking "where is my order?"
-are thirty complaints); only a scam (a fake support account sending people to WhatsApp) overrides it.
+are thirty complaints); only a scam (a fake support account answering customers with a WhatsApp
+number) overrides it. A post the classifier calls spam gets no complaint protection.
 """
 
 from __future__ import annotations
@@ -53,7 +54,11 @@ def complaint_evidence(verdict: Verdict) -> bool:
 
     Duplication must never turn "where is my order?" into spam: a complaint label, a complaint or
     crisis score above 0.3, or any complaint or crisis rule that matched is enough to protect a post.
+    Not when the classifier settled on spam: a fake support reply ("sorry for the delivery problem,
+    claim your refund on WhatsApp") matches complaint rules by design, and must keep its flood reasons.
     """
+    if verdict.label == Label.SPAM:
+        return False
     if verdict.label in (Label.COMPLAINT, Label.CRISIS):
         return True
     if max(verdict.scores.get("complaint", 0.0), verdict.scores.get("crisis", 0.0)) >= COMPLAINT_EVIDENCE_SCORE:

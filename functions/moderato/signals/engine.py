@@ -3,7 +3,8 @@
 ``SignalEngine.assess`` is called by triage after the classifier and before the case is written. It
 records what this post adds (fingerprint, rate counters, wave counters; once per post, so a redelivery
 counts nothing twice), reads what the recent past says, and returns the adjusted verdict, the priority,
-at most one wave alert to publish, and earlier posts of a flood that now deserve the duplicate reason.
+at most one wave alert (or wave escalation) to publish, and earlier posts of a flood that now deserve
+the duplicate reason.
 Pure: the store is a Protocol, time comes from the caller.
 """
 
@@ -13,10 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from moderato.models import Label, Post, Verdict
+from moderato.models import Author, Label, Post, Verdict
 from moderato.reasons import Reason, reason
 from moderato.settings import BrandAccount
 from moderato.signals import codes
+from moderato.signals.baseline import HOUR, MAX_FOLD_HOURS, hour_bucket, hours_to_fold, learn
 from moderato.signals.config import SignalsConfig
 from moderato.signals.decide import (
     Signal,
@@ -26,19 +28,31 @@ from moderato.signals.decide import (
     raises_priority,
     spam_evidence,
 )
-from moderato.signals.fingerprint import Fingerprint, distance, fingerprint
-from moderato.signals.identity import contact_redirects, impersonation, is_empty_account, is_influencer
+from moderato.signals.fingerprint import Fingerprint, bands_of, fingerprint, similarity
+from moderato.signals.identity import (
+    account_age,
+    answers_someone_else,
+    contact_redirects,
+    impersonation,
+    is_empty_account,
+    is_influencer,
+    is_new_account,
+)
 from moderato.signals.links import check_links
-from moderato.signals.store import FingerprintRecord, SignalStore, WavePost
-from moderato.signals.text import terms
+from moderato.signals.store import FingerprintRecord, SignalStore, WavePost, WaveState
+from moderato.signals.text import excerpt, negative_words, terms
 from moderato.signals.waves import (
+    WAVE_ESCALATED,
+    Amplifier,
     WaveAlert,
+    WaveLevel,
     build_alert,
-    hour_bucket,
     minute_bucket,
     subject_of,
+    wave_id,
     wave_key,
     wave_level,
+    window_text,
 )
 
 _LINK_STRENGTH = {
@@ -77,8 +91,9 @@ def _epoch(at: datetime) -> int:
     return int(at.timestamp())
 
 
-def _minutes(minutes: int) -> str:
-    return f"{minutes} min" if minutes < 60 or minutes % 60 else f"{minutes // 60} h"
+def _author_name(post: Post) -> str:
+    author = post.author
+    return (f"@{author.handle}" if author.handle else author.name or author.id or "unknown")[:64]
 
 
 @dataclass
@@ -90,7 +105,7 @@ class SignalEngine:
     def assess(self, post: Post, verdict: Verdict, case_id: str, now: datetime) -> Assessment:
         at = min(post.created_at.astimezone(UTC), now)  # the platform's time, never in our future
         first = self.store.first_sighting(case_id, _epoch(now + timedelta(days=self.config.retention.seen_days)))
-        signals = self._identity_signals(post) + self._link_signals(post)
+        signals = self._identity_signals(post, at) + self._link_signals(post)
         signals += self._behaviour_signals(post, at, now, first)
         fp = fingerprint(post.text)
         eligible = fp.token_count >= self.config.duplicates.min_tokens
@@ -105,10 +120,11 @@ class SignalEngine:
         if first and eligible:
             # What the cluster's share of complaints counts: a protected normal post is a customer's.
             stored_label = (Label.COMPLAINT if protected and adjusted.label == Label.NORMAL else adjusted.label).value
-            record = FingerprintRecord(case_id, fp.value, at, author_key(post), _thread(post), stored_label, flagged)
+            record = FingerprintRecord(case_id, fp.signature, at, author_key(post), _thread(post), stored_label,
+                                       flagged)
             expires = _epoch(now + timedelta(hours=self.config.retention.fingerprint_hours))
             self.store.add_fingerprint(record, fp.bands(), expires)
-        counted = adjusted.label.value in self.config.waves.labels or (adjusted.label == Label.NORMAL and protected)
+        counted = self._counted(post, adjusted.label, protected)
         alert, wave_reasons = self._wave(post, counted, case_id, at, now, first)
         if wave_reasons:
             adjusted = adjusted.model_copy(update={"reasons": [*adjusted.reasons, *wave_reasons]})
@@ -120,7 +136,11 @@ class SignalEngine:
         self.store.mark_flagged(retro.record, retro.bands)
 
     def wave_published(self, alert: WaveAlert, at: datetime) -> None:
-        self.store.mark_wave_published(wave_key(alert.account_id, alert.subject), alert.starter_case_id, at)
+        key = wave_key(alert.account_id, alert.subject)
+        if alert.kind == WAVE_ESCALATED and alert.escalation is not None:
+            self.store.mark_escalation_published(key, alert.escalation.case_id, at)
+        else:
+            self.store.mark_wave_published(key, alert.starter_case_id, at)
 
     # --- who wrote it, and what it links to ---------------------------------------------------------
 
@@ -128,22 +148,36 @@ class SignalEngine:
         brand = post.brand
         return sorted({d for a in self.accounts.values() if brand is None or a.brand == brand for d in a.domains})
 
-    def _identity_signals(self, post: Post) -> list[Signal]:
+    def _identity_signals(self, post: Post, at: datetime) -> list[Signal]:
         signals: list[Signal] = []
         redirects = contact_redirects(post.text, self._brand_domains(post))
         imitation = impersonation(post, self.accounts)
+        # A scam only together: a service-like name, a private channel, offered in reply to someone
+        # else. A complainant's own phone number, or a fan's name, is not evidence of anything.
+        scam = bool(imitation and redirects and answers_someone_else(post))
+        strength = Strength.SCAM if scam else Strength.WEAK
         if imitation:
-            strength = Strength.SCAM if redirects else Strength.WEAK
-            detail = f'{imitation.field} "{imitation.value}" imitates {imitation.brand}, not one of its accounts'
+            detail = (f'{imitation.field} "{imitation.value}" imitates {imitation.brand} ({imitation.how}), '
+                      "not one of its accounts")
             signals.append(Signal(codes.IMPERSONATION, detail, strength))
         if redirects:
-            strength = Strength.SCAM if imitation else Strength.WEAK
-            signals.append(Signal(codes.CONTACT_REDIRECT, ", ".join(redirects), strength))
+            detail = ", ".join(redirects) + (", in a reply to someone else" if scam else "")
+            signals.append(Signal(codes.CONTACT_REDIRECT, detail, strength))
+        return signals + self._account_signals(post, at)
+
+    def _account_signals(self, post: Post, at: datetime) -> list[Signal]:
         behaviour = self.config.behaviour
-        if is_empty_account(post.author, behaviour.empty_account_max_followers):
-            signals.append(Signal(codes.EMPTY_ACCOUNT, f"{post.author.followers} followers", Strength.WEAK))
-        if is_influencer(post.author, behaviour.influencer_followers):
-            signals.append(Signal(codes.INFLUENCER, f"{post.author.followers:,} followers", Strength.INFO))
+        author = post.author
+        signals: list[Signal] = []
+        empty = is_empty_account(author, behaviour.empty_account_max_followers, behaviour.empty_account_max_posts)
+        new = is_new_account(author, at, behaviour.new_account_days)
+        # One weak signal for one fact: a brand-new account usually is an empty one too, and two weak
+        # signals would turn a new customer's first message into spam on their own.
+        if empty or new:
+            code = codes.EMPTY_ACCOUNT if empty else codes.NEW_ACCOUNT
+            signals.append(Signal(code, _account_detail(author, at), Strength.WEAK))
+        if is_influencer(author, behaviour.influencer_followers):
+            signals.append(Signal(codes.INFLUENCER, f"{author.followers:,} followers", Strength.INFO))
         return signals
 
     def _link_signals(self, post: Post) -> list[Signal]:
@@ -188,7 +222,7 @@ class SignalEngine:
         dup = self.config.duplicates
         since = at - timedelta(minutes=max(dup.author_window_minutes, dup.coordinated_window_minutes))
         return [r for r in self.store.similar(fp.bands(), since, dup.max_candidates)
-                if r.case_id != case_id and distance(r.simhash, fp.value) <= dup.max_hamming_distance]
+                if r.case_id != case_id and similarity(r.signature, fp.signature) >= dup.min_similarity]
 
     def _duplicate_signals(self, post: Post, at: datetime, neighbours: list[FingerprintRecord],
                            campaign_like: bool) -> tuple[list[Signal], list[Flood]]:
@@ -200,7 +234,7 @@ class SignalEngine:
         mine = [r for r in neighbours if r.author == me and r.at >= author_since]
         threads = {r.thread for r in mine} | {thread}
         if len(threads) >= dup.author_min_threads:
-            detail = f"same text by this author in {len(threads)} threads in {_minutes(dup.author_window_minutes)}"
+            detail = f"same text by this author in {len(threads)} threads in {window_text(dup.author_window_minutes)}"
             signals.append(Signal(codes.DUPLICATE_BY_AUTHOR, detail, Strength.FLOOD))
             flood += [(r, reason(codes.DUPLICATE_BY_AUTHOR, detail)) for r in mine if _retro_candidate(r)]
         coordinated_since = at - timedelta(minutes=dup.coordinated_window_minutes)
@@ -212,7 +246,7 @@ class SignalEngine:
         complaints = sum(1 for r in others if r.label in (Label.COMPLAINT.value, Label.CRISIS.value))
         if len(authors) >= dup.coordinated_min_authors and complaints * 2 < max(1, len(others)):
             detail = (f"same text by {len(authors)} authors in "
-                      f"{_minutes(dup.coordinated_window_minutes)} (coordinated)")
+                      f"{window_text(dup.coordinated_window_minutes)} (coordinated)")
             # Duplication alone is only a hint: many people do write the same words.
             strength = Strength.FLOOD if campaign_like else Strength.WEAK
             signals.append(Signal(codes.DUPLICATE_COORDINATED, detail, strength))
@@ -224,6 +258,21 @@ class SignalEngine:
 
     # --- crisis waves -------------------------------------------------------------------------------
 
+    def _counted(self, post: Post, label: Label, protected: bool) -> bool:
+        """Negative posts count in waves: complaints and crises, and normal posts in which the classifier
+        saw a complaint or whose words lean negative in its sentiment lexicon. Spam never counts."""
+        waves = self.config.waves
+        if label.value in waves.labels:
+            return True
+        if label != Label.NORMAL:
+            return False
+        if protected:
+            return True
+        if not waves.negative_min_words:
+            return False
+        negative, positive = negative_words(post.text)
+        return negative >= waves.negative_min_words and negative > positive
+
     def _wave(self, post: Post, counted: bool, case_id: str, at: datetime, now: datetime,
               first: bool) -> tuple[WaveAlert | None, list[Reason]]:
         config = self.config.waves
@@ -231,32 +280,91 @@ class SignalEngine:
             return None, []
         subject = subject_of(post.text, config.subjects)
         key = wave_key(post.account_id, subject)
+        if first:
+            self._count_in_wave(post, key, case_id, at, now)
+        level = self._current_level(key, at, now)
+        if level is None:
+            return None, []
+        window = level.trigger
+        reasons = [reason(codes.WAVE_MEMBER, f"{window.count} complaints about {subject} in "
+                                             f"{window_text(window.minutes)}")]
+        claim_expires = _epoch(now + timedelta(minutes=config.quiet_minutes, days=1))
+        quiet_since = now - timedelta(minutes=config.quiet_minutes)
+        if self.store.claim_wave_alert(key, case_id, wave_id(key, now), now, quiet_since, claim_expires):
+            alert = self._alert(post, key, subject, level, at, now, starter_case_id=case_id)
+            return alert, [*reasons, reason(codes.WAVE_STARTED, f"wave {alert.wave_id}")]
+        # The same wave goes on: it has not ended, so it never alerts again.
+        self.store.touch_wave(key, now, claim_expires)
+        if not is_influencer(post.author, self.config.behaviour.influencer_followers):
+            return None, reasons
+        state = self.store.claim_escalation(key, case_id, now)
+        if state is None:
+            return None, reasons
+        joined = Amplifier(case_id=case_id, followers=post.author.followers or 0, author=_author_name(post),
+                           text=excerpt(post.text))
+        alert = self._alert(post, key, subject, level, at, now, starter_case_id=state.starter, wave=state,
+                            escalation=joined)
+        return alert, [*reasons, reason(codes.WAVE_ESCALATED, f"wave {state.wave_id}: {joined.followers:,} followers")]
+
+    def _count_in_wave(self, post: Post, key: str, case_id: str, at: datetime, now: datetime) -> None:
         counter_key = f"WAVE#{key}"
         expires = _epoch(now + timedelta(days=self.config.retention.wave_days))
-        if first:
-            self.store.increment(counter_key, minute_bucket(at), 1, expires)
-            self.store.increment(counter_key, hour_bucket(at), 1,
-                                 _epoch(now + timedelta(hours=config.long_window_hours + 24)))
-            self.store.add_wave_post(key, WavePost(case_id, at, tuple(terms(post.text)),
-                                                   post.author.followers or 0, author_key(post)), expires)
-        short_since = at - timedelta(minutes=config.short_window_minutes - 1)
-        short = sum(self.store.counts(counter_key, minute_bucket(short_since), minute_bucket(at)).values())
-        long_since = at - timedelta(hours=config.long_window_hours)
-        long = sum(self.store.counts(counter_key, hour_bucket(long_since), hour_bucket(at)).values())
-        level = wave_level(short, long, config)
+        self.store.increment(counter_key, minute_bucket(at), 1, expires)
+        # Hour counters feed the learned baseline, which reads at most MAX_FOLD_HOURS back.
+        self.store.increment(counter_key, hour_bucket(at), 1, _epoch(now + (MAX_FOLD_HOURS + 1) * HOUR))
+        self.store.add_wave_post(key, WavePost(case_id, at, tuple(terms(post.text)), post.author.followers or 0,
+                                               _author_name(post), excerpt(post.text)), expires)
+
+    def _current_level(self, key: str, at: datetime, now: datetime) -> WaveLevel | None:
+        """Both windows against the learned usual rate; None when neither is above its threshold."""
+        config = self.config.waves
+        counter_key = f"WAVE#{key}"
+        # One read for both windows: the minute counters of the long window hold the short one.
+        long_since = at - timedelta(minutes=config.long_window_hours * 60 - 1)
+        minutes = self.store.counts(counter_key, minute_bucket(long_since), minute_bucket(at))
+        usual = self._usual_rate(counter_key, key, at, now)
+        level = self._level(minutes, at, usual)
         if not level.active:
-            return None, []
-        detail = f"{short} complaints about {subject} in {_minutes(config.short_window_minutes)}"
-        reasons = [reason(codes.WAVE_MEMBER, detail)]
-        cooldown_until = now + timedelta(minutes=config.cooldown_minutes)
-        if not self.store.claim_wave_alert(key, case_id, now, cooldown_until,
-                                           _epoch(cooldown_until + timedelta(days=1))):
-            return None, reasons
-        posts = self.store.wave_posts(key, at - timedelta(minutes=config.short_window_minutes), 200)
-        alert = build_alert(key=key, account_id=post.account_id, brand=post.brand, platform=post.platform.value,
-                            subject=subject, level=level, posts=posts, starter_case_id=case_id, now=now,
-                            config=config, influencer_followers=self.config.behaviour.influencer_followers)
-        return alert, [*reasons, reason(codes.WAVE_STARTED, f"wave {alert.wave_id}")]
+            return None
+        previous = self.store.wave_state(key)
+        quiet_since = now - timedelta(minutes=config.quiet_minutes)
+        if previous is not None and previous.last_active_at is not None and previous.last_active_at < quiet_since:
+            # The last wave ended: a new one is judged on what came after it, not on the last one's tail
+            # still inside the long window.
+            after = minute_bucket(previous.last_active_at)
+            level = self._level({b: n for b, n in minutes.items() if b > after}, at, usual)
+        return level if level.active else None
+
+    def _alert(self, post: Post, key: str, subject: str, level: WaveLevel, at: datetime, now: datetime, *,
+               starter_case_id: str, wave: WaveState | None = None, escalation: Amplifier | None = None) -> WaveAlert:
+        posts = self.store.wave_posts(key, at - timedelta(minutes=level.trigger.minutes), 200)
+        return build_alert(key=key, account_id=post.account_id, brand=post.brand, platform=post.platform.value,
+                           subject=subject, level=level, posts=posts, starter_case_id=starter_case_id, now=now,
+                           config=self.config.waves, influencer_followers=self.config.behaviour.influencer_followers,
+                           started_at=wave.started_at if wave else None, wave=wave.wave_id if wave else None,
+                           escalation=escalation)
+
+    def _level(self, minutes: Mapping[str, int], at: datetime, usual: float) -> WaveLevel:
+        config = self.config.waves
+        short_first = minute_bucket(at - timedelta(minutes=config.short_window_minutes - 1))
+        short = sum(n for bucket, n in minutes.items() if bucket >= short_first)
+        return wave_level(short, sum(minutes.values()), usual, config)
+
+    def _usual_rate(self, counter_key: str, key: str, at: datetime, now: datetime) -> float:
+        """The learned hourly rate of this account and subject, folding the hours closed since last time."""
+        waves = self.config.waves
+        last_closed = at.replace(minute=0, second=0, microsecond=0) - HOUR
+        stored = self.store.baseline(key)
+        if stored is not None and stored.through >= hour_bucket(last_closed):
+            return stored.rate
+        first, last = hours_to_fold(stored, last_closed, waves.baseline_bootstrap_hours)
+        hourly = self.store.counts(counter_key, hour_bucket(first), hour_bucket(last)) if first <= last else {}
+        learned = learn(stored, hourly, last_closed, waves.baseline_half_life_hours, waves.baseline_bootstrap_hours)
+        expires = _epoch(now + timedelta(days=self.config.retention.baseline_days))
+        if self.store.save_baseline(key, learned, stored, expires):
+            return learned.rate
+        again = self.store.baseline(key)  # another invocation folded these hours first: use its result
+        return again.rate if again is not None else learned.rate
 
 
 def offender_key(platform: str, author_id: str) -> str:
@@ -264,7 +372,19 @@ def offender_key(platform: str, author_id: str) -> str:
 
 
 def fp_bands(record: FingerprintRecord) -> list[str]:
-    return Fingerprint(record.simhash, 0).bands()
+    return bands_of(record.signature)
+
+
+def _account_detail(author: Author, at: datetime) -> str:
+    parts = []
+    if author.followers is not None:
+        parts.append(f"{author.followers:,} followers")
+    if author.posts_count is not None:
+        parts.append(f"{author.posts_count:,} post{'s' if author.posts_count != 1 else ''}")
+    age = account_age(author, at)
+    if age is not None:
+        parts.append(f"account {age.days} day{'s' if age.days != 1 else ''} old")
+    return ", ".join(parts)
 
 
 def _thread(post: Post) -> str:

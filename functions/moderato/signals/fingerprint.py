@@ -1,13 +1,22 @@
-"""Near-duplicate fingerprints: a 64-bit SimHash of the folded text, looked up through four bands.
+"""Near-duplicate fingerprints: MinHash over word pairs, looked up through LSH bands.
 
-SimHash (Charikar 2002) maps similar texts to fingerprints a few bits apart: each feature (a word, and
-each pair of neighbouring words for word order) votes on every bit through its hash. Changed
-punctuation, emojis, links and line breaks never reach the features (see ``text.tokens``); a word
-added or swapped moves only a few bits.
+Why MinHash and not SimHash: a spammer who swaps or adds one word in a 15-word promo changes two or
+three of its ~15 word pairs. The share of word pairs two texts have in common (Jaccard similarity)
+stays near 0.75, and MinHash estimates exactly that share; a 64-bit SimHash moved by more than its
+3-bit lookup tolerance four times in five for such an edit.
 
-Lookup without a scan: the 64 bits are cut into four 16-bit bands and each post is stored under each
-band. Two fingerprints at most 3 bits apart share at least one band exactly (pigeonhole), so four
-key lookups find every candidate; the exact distance is checked afterwards.
+- Features: the set of neighbouring word pairs of ``text.words`` (links, handles, numbers are
+  placeholders; homoglyphs, emojis inside words and hashtags are gone). Pairs keep word order:
+  "not delivered" is not "delivered, not". Two texts on the same topic share words, rarely pairs.
+- Signature: ``PERMUTATIONS`` (64) minimum hashes, each kept to its low 16 bits (b-bit MinHash): two
+  texts agree on a value with probability ≈ their Jaccard similarity, so the share of equal values
+  estimates it (± 0.06). 64 × 4 hex digits fit in one small attribute.
+- Lookup without a scan (LSH banding): the first ``BANDS`` × ``ROWS`` (10 × 2) values are cut into
+  10 bands of 2; a post is stored under each band key. Two texts with similarity s share at least
+  one band with probability 1 - (1 - s²)¹⁰: 0.99 at s = 0.6, 0.93 at 0.5, 0.33 at 0.2. The
+  candidates found are then kept only if their estimated similarity reaches ``min_similarity``.
+
+Measured match rates and costs: docs/SIGNALS.md ("Near-duplicates").
 """
 
 from __future__ import annotations
@@ -16,49 +25,73 @@ import hashlib
 from dataclasses import dataclass
 from itertools import pairwise
 
-from moderato.signals.text import tokens
+from moderato.signals.text import words
 
-BITS = 64
-BANDS = 4
-_BAND_BITS = BITS // BANDS
-_MASK = (1 << BITS) - 1
-
-
-@dataclass(frozen=True, slots=True)
-class Fingerprint:
-    value: int
-    token_count: int
-
-    @property
-    def hex(self) -> str:
-        return f"{self.value:016x}"
-
-    def bands(self) -> list[str]:
-        """Band keys ``"<index>:<4 hex digits>"``: equal keys mean equal 16-bit slices."""
-        return [f"{i}:{(self.value >> (i * _BAND_BITS)) & 0xFFFF:04x}" for i in range(BANDS)]
+PERMUTATIONS = 64
+BANDS = 10
+ROWS = 2
+VALUE_BITS = 16
+_VALUE_MASK = (1 << VALUE_BITS) - 1
+_PRIME = (1 << 61) - 1  # a Mersenne prime: (a·x + b) mod p is a good family of hash permutations
+_HEX = VALUE_BITS // 4
 
 
 def _hash64(feature: str) -> int:
     return int.from_bytes(hashlib.blake2b(feature.encode("utf-8"), digest_size=8).digest(), "big")
 
 
-def simhash(features: list[str]) -> int:
-    if not features:
-        return 0
-    weights = [0] * BITS
-    for feature in features:
-        h = _hash64(feature)
-        for bit in range(BITS):
-            weights[bit] += 1 if (h >> bit) & 1 else -1
-    return sum(1 << bit for bit in range(BITS) if weights[bit] > 0) & _MASK
+# Fixed, derived coefficients: every Lambda, every deployment computes the same signatures.
+_COEFFICIENTS = tuple(((_hash64(f"minhash-a-{i}") % (_PRIME - 1)) + 1, _hash64(f"minhash-b-{i}") % _PRIME)
+                      for i in range(PERMUTATIONS))
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    signature: tuple[int, ...]  # PERMUTATIONS values of VALUE_BITS bits
+    token_count: int
+
+    @property
+    def hex(self) -> str:
+        return to_hex(self.signature)
+
+    def bands(self) -> list[str]:
+        return bands_of(self.signature)
+
+
+def features(tokens: list[str]) -> set[str]:
+    if len(tokens) < 2:
+        return set(tokens)
+    return {f"{a} {b}" for a, b in pairwise(tokens)}
+
+
+def minhash(items: set[str]) -> tuple[int, ...]:
+    if not items:
+        return (0,) * PERMUTATIONS
+    hashed = [_hash64(item) % _PRIME for item in items]
+    return tuple(min((a * x + b) % _PRIME for x in hashed) & _VALUE_MASK for a, b in _COEFFICIENTS)
 
 
 def fingerprint(text: str) -> Fingerprint:
-    words = tokens(text)
-    # Words and word pairs: pairs keep "not delivered" apart from "delivered, not".
-    features = words + [f"{a} {b}" for a, b in pairwise(words)]
-    return Fingerprint(simhash(features), len(words))
+    tokens = words(text)
+    return Fingerprint(minhash(features(tokens)), len(tokens))
 
 
-def distance(a: int, b: int) -> int:
-    return (a ^ b).bit_count()
+def bands_of(signature: tuple[int, ...]) -> list[str]:
+    """Band keys ``"<index>:<8 hex digits>"``: equal keys mean equal values in that band."""
+    return [f"{band}:" + "".join(f"{v:0{_HEX}x}" for v in signature[band * ROWS:(band + 1) * ROWS])
+            for band in range(BANDS)]
+
+
+def similarity(a: tuple[int, ...], b: tuple[int, ...]) -> float:
+    """Estimated Jaccard similarity of the two texts' word pairs (share of equal MinHash values)."""
+    if len(a) != len(b) or not a:
+        return 0.0
+    return sum(1 for x, y in zip(a, b, strict=True) if x == y) / len(a)
+
+
+def to_hex(signature: tuple[int, ...]) -> str:
+    return "".join(f"{v:0{_HEX}x}" for v in signature)
+
+
+def from_hex(value: str) -> tuple[int, ...]:
+    return tuple(int(value[i:i + _HEX], 16) for i in range(0, len(value), _HEX))

@@ -1,9 +1,10 @@
-"""Who is writing: impersonators of the brand, private contact redirections, empty accounts, audience.
+"""Who is writing: impersonators of the brand, private contact redirections, empty or new accounts, audience.
 
 The scam this catches: under a customer's complaint, "Floralys Support FR" answers "sorry for the
-delay, contact our refund service on WhatsApp +44 ..." and collects card numbers. The name imitates
-the brand; the real brand accounts are known (config/brands.json), so an author who looks like the
-brand but is not one of its accounts is an impersonator, and with a contact redirection, a scam.
+delay, contact our refund service on WhatsApp +44 ..." and collects card numbers. What makes it a
+scam is the combination: a name that poses as the brand's customer service, and a private channel
+offered in answer to someone else. Each part alone is common and innocent: fans put the brand in
+their name ("Fan de Floralys"), and complainants give their own phone number ("rappelez-moi au 06...").
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from moderato.models import Author, Post
+from moderato.models import Author, Post, PostKind
 from moderato.settings import BrandAccount
 from moderato.signals.links import edit_distance
 from moderato.signals.text import fold, squash
@@ -29,12 +31,23 @@ _REDIRECTS: dict[str, re.Pattern[str]] = {
     "e-mail": re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),
 }
 
+# Words with which a name poses as the brand's customer service, in the brand's languages (folded).
+SUPPORT_WORDS = frozenset({
+    "support", "help", "helpdesk", "helpline", "service", "services", "sav", "care", "team", "official",
+    "officiel", "officielle", "oficial", "offiziell", "assistance", "assist", "client", "clients", "clientele",
+    "customer", "customers", "aide", "refund", "refunds", "remboursement", "rembourse", "kundenservice",
+    "kundendienst", "hilfe", "soporte", "ayuda", "atencion", "contact", "info", "desk", "hq", "admin",
+})
+_NAME_PARTS = re.compile(r"[a-z]+")
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+
 
 @dataclass(frozen=True, slots=True)
 class Impersonation:
     field: str  # "name" or "handle"
     value: str
     brand: str
+    how: str  # "support name" or "look-alike"
 
 
 def contact_redirects(text: str, brand_domains: Iterable[str] = ()) -> list[str]:
@@ -49,6 +62,15 @@ def contact_redirects(text: str, brand_domains: Iterable[str] = ()) -> list[str]
             found.append(channel)
             break
     return found
+
+
+def answers_someone_else(post: Post) -> bool:
+    """The post replies to another person: a reply to a comment (Facebook, Instagram) or to a tweet (X).
+
+    That is where a fake support account works, under the customer's complaint. Top-level comments,
+    mentions and private messages address the brand itself: a phone number there is the customer's own.
+    """
+    return post.kind == PostKind.REPLY and post.parent_id is not None and post.parent_id != post.post_id
 
 
 def _brand_names(accounts: Mapping[str, BrandAccount]) -> dict[str, str]:
@@ -69,31 +91,76 @@ def is_brand_author(author: Author, post: Post, accounts: Mapping[str, BrandAcco
     return bool(author.handle and author.handle.lower().lstrip("@") in handles)
 
 
-def _imitates(value: str, brand_core: str) -> bool:
-    squashed = squash(value)
-    if brand_core in squashed:
-        return True
-    # One or two letters off ("Floralis", "Fl0raIys"): compare windows of the brand's length.
+def _brand_span(squashed: str, brand_core: str) -> tuple[int, int] | None:
+    """Where the brand, or a look-alike one or two letters off ("Floralis", "Fl0raIys"), sits in the name."""
+    found = squashed.find(brand_core)
+    if found >= 0:
+        return found, found + len(brand_core)
     width = len(brand_core)
-    windows = {squashed[i:i + width + d] for d in (-1, 0, 1) for i in range(max(1, len(squashed) - width + 2))}
-    return any(len(w) >= width - 1 and edit_distance(w, brand_core, 2) <= 1 for w in windows if w)
+    for size in (width, width - 1, width + 1):
+        for start in range(0, max(0, len(squashed) - size) + 1):
+            window = squashed[start:start + size]
+            if len(window) >= width - 1 and edit_distance(window, brand_core, 2) <= 1:
+                return start, start + size
+    return None
+
+
+def _support_worded(value: str, squashed: str, span: tuple[int, int]) -> bool:
+    """A customer-service word next to the brand: as a separate word ("Floralys Support FR",
+    "floralys_help", "FloralysHelp"), or glued to it ("floralyshelp", "savfloralys")."""
+    parts = set(_NAME_PARTS.findall(fold(_CAMEL.sub(" ", value))))
+    if parts & SUPPORT_WORDS:
+        return True
+    before, after = squashed[: span[0]], squashed[span[1]:]
+    return any(before.endswith(word) or after.startswith(word) for word in SUPPORT_WORDS if len(word) >= 3)
+
+
+def _imitation(value: str, brand_core: str) -> str | None:
+    squashed = squash(value)
+    if not squashed:
+        return None
+    # A copy or near-copy of the brand's name or handle itself ("Floralys", "FIoralys", "Fl0ralys"): one
+    # edit at most, so first names that merely resemble it ("Floralie") stay people.
+    if edit_distance(squashed, brand_core, 1) <= 1:
+        return "look-alike"
+    span = _brand_span(squashed, brand_core)
+    if span is not None and _support_worded(value, squashed, span):
+        return "support name"
+    return None
 
 
 def impersonation(post: Post, accounts: Mapping[str, BrandAccount]) -> Impersonation | None:
-    """The name or handle that imitates a brand account, unless the author is one of them."""
+    """The name or handle that poses as the brand's service, unless the author is one of its accounts.
+
+    Containing the brand is not enough ("Fan de Floralys", "Floralys lover"): the name must add a
+    customer-service word, or be a near-copy of a brand name or handle.
+    """
     author = post.author
     if is_brand_author(author, post, accounts):
         return None
     for core, brand in _brand_names(accounts).items():
         for field, value in (("name", author.name), ("handle", author.handle)):
-            if value and _imitates(value, core):
-                return Impersonation(field, value[:64], brand)
+            if value and (how := _imitation(value, core)):
+                return Impersonation(field, value[:64], brand, how)
     return None
 
 
-def is_empty_account(author: Author, max_followers: int) -> bool:
-    """Only when the platform says so: an unknown follower count is not an empty account."""
-    return author.followers is not None and author.followers <= max_followers
+def is_empty_account(author: Author, max_followers: int, max_posts: int) -> bool:
+    """Only when the platform says so: no audience or no history. Unknown counts are not "empty"."""
+    no_audience = author.followers is not None and author.followers <= max_followers
+    no_history = author.posts_count is not None and author.posts_count <= max_posts
+    return no_audience or no_history
+
+
+def account_age(author: Author, at: datetime) -> timedelta | None:
+    if author.account_created_at is None:
+        return None
+    return max(timedelta(0), at - author.account_created_at)
+
+
+def is_new_account(author: Author, at: datetime, max_days: int) -> bool:
+    age = account_age(author, at)
+    return age is not None and age < timedelta(days=max_days)
 
 
 def is_influencer(author: Author, threshold: int) -> bool:

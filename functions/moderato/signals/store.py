@@ -2,7 +2,8 @@
 
 Every write names its ``expires_at`` (epoch seconds): nothing in the signals table lives forever.
 Counters are generic (key, bucket) -> number, incremented atomically, so concurrent triage invocations
-never lose a count.
+never lose a count. Updates that could race (the learned baseline, a wave's claim and escalation) are
+conditional: one writer wins, the others read what it wrote.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from typing import Protocol
 
 @dataclass(frozen=True, slots=True)
 class FingerprintRecord:
-    """One fingerprinted post, as stored under each of its four band keys."""
+    """One fingerprinted post, as stored under each of its band keys."""
 
     case_id: str
-    simhash: int
+    signature: tuple[int, ...]  # MinHash values (signals/fingerprint.py)
     at: datetime
     author: str  # "<platform>:<author id>"
     thread: str  # "<account id>:<thread id>": a community, page or conversation
@@ -27,13 +28,32 @@ class FingerprintRecord:
 
 @dataclass(frozen=True, slots=True)
 class WavePost:
-    """One complaint counted in a wave: enough to name samples, top terms and amplification."""
+    """One negative post counted in a wave: enough to name samples, top terms and amplification."""
 
     case_id: str
     at: datetime
     terms: tuple[str, ...] = ()
     followers: int = 0
     author: str = ""
+    text: str = ""  # a short excerpt, quoted in the alert
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """The usual rate of counted posts for one account and subject, learned hour by hour."""
+
+    rate: float  # posts per hour, exponentially weighted
+    through: str  # the last hour bucket folded in ("H#2026053008")
+
+
+@dataclass(frozen=True, slots=True)
+class WaveState:
+    """The last wave of an account and subject: ongoing, or ended once quiet for ``quiet_minutes``."""
+
+    wave_id: str
+    started_at: datetime
+    starter: str
+    last_active_at: datetime | None = None  # the last time a post saw it above its threshold
 
 
 class SignalStore(Protocol):
@@ -57,14 +77,34 @@ class SignalStore(Protocol):
         """Counters of ``key`` whose bucket is between the two (inclusive, string order)."""
         ...
 
+    def baseline(self, key: str) -> Baseline | None: ...
+
+    def save_baseline(self, key: str, baseline: Baseline, previous: Baseline | None, expires_at: int) -> bool:
+        """Store ``baseline`` only if the stored one is still ``previous`` (None: none yet); False if another
+        invocation folded the same hours first."""
+        ...
+
     def add_wave_post(self, wave_key: str, post: WavePost, expires_at: int) -> None: ...
 
     def wave_posts(self, wave_key: str, since: datetime, limit: int) -> list[WavePost]: ...
 
-    def claim_wave_alert(self, wave_key: str, case_id: str, now: datetime, cooldown_until: datetime,
+    def wave_state(self, wave_key: str) -> WaveState | None: ...
+
+    def claim_wave_alert(self, wave_key: str, case_id: str, wave_id: str, now: datetime, quiet_since: datetime,
                          expires_at: int) -> bool:
-        """True if ``case_id`` may publish the wave alert: no alert within the cooldown, or its own
-        unpublished claim (a retried post re-publishes; a second post never does)."""
+        """True if ``case_id`` starts a new wave and publishes its alert: no wave yet, the last one has been
+        quiet since before ``quiet_since`` (it ended), or its own unpublished claim (a retried post
+        re-publishes; a second post never does)."""
+        ...
+
+    def touch_wave(self, wave_key: str, now: datetime, expires_at: int) -> None:
+        """The ongoing wave is still above its threshold at ``now`` (it has not ended)."""
         ...
 
     def mark_wave_published(self, wave_key: str, case_id: str, at: datetime) -> None: ...
+
+    def claim_escalation(self, wave_key: str, case_id: str, now: datetime) -> WaveState | None:
+        """The published wave, if ``case_id`` may publish its one escalation (or retry its own unpublished one)."""
+        ...
+
+    def mark_escalation_published(self, wave_key: str, case_id: str, at: datetime) -> None: ...

@@ -1,9 +1,13 @@
 """Text folding for signals: what copy-paste spammers change must not change what we compare.
 
-Spammers vary a promo between pastes: punctuation, emojis, a new tracking link, a line break, accents,
-look-alike letters. ``fold`` undoes those, ``tokens`` returns comparable words with links, handles,
-e-mails and numbers replaced by placeholders. Kept separate from the classifier's normalizer on
-purpose: fingerprints stored in the signals table must not change when the classifier is retrained.
+Spammers vary a promo between pastes: punctuation, emojis (even inside a word), a new tracking link, a
+line break, accents, look-alike letters, a hashtag. ``words`` undoes those with the classifier's own
+normalizer (one place knows how to undo homoglyphs, leetspeak, spaced letters and disguised links) and
+returns comparable words, with links, handles, e-mails, phone, order and other numbers as placeholders.
+``fold`` is the lighter version for names, handles and domains.
+
+A change to the classifier's normalizer changes new fingerprints; stored ones live 48 hours, so at
+worst a flood straddling a deployment is seen a little later.
 """
 
 from __future__ import annotations
@@ -11,18 +15,20 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# The few look-alike letters and digits worth folding for names, handles and domains.
-_LOOKALIKES = str.maketrans({
-    "0": "o", "1": "l", "3": "e", "4": "a", "5": "s", "7": "t", "$": "s", "@": "a", "|": "l",
-    "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x", "і": "i", "ӏ": "l", "ј": "j",
-    "ɑ": "a", "ο": "o", "ν": "v", "ι": "i", "κ": "k", "τ": "t", "ℓ": "l",
-})
+from moderato.classify.confusables import CONFUSABLES
+from moderato.classify.features import sentiment_words
+from moderato.classify.normalize import PLACEHOLDERS, is_emoji, normalize
+
+# Digits and symbols read as letters in names and domains ("F1oralys", "$upport"). Letters from other
+# alphabets are folded by ``fold`` through the classifier's confusables table.
+_LOOKALIKES = str.maketrans({"0": "o", "1": "l", "3": "e", "4": "a", "5": "s", "7": "t", "$": "s", "@": "a",
+                             "|": "l"})
 _INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufe00-\ufe0f\ufeff]")
-URL = re.compile(r"(?:https?://|hxxps?://|www\.)\S+", re.IGNORECASE)
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-MENTION = re.compile(r"(?<![\w@])@\w{2,30}")
-NUMBER = re.compile(r"\+?\d[\d\s.\-]*\d|\d")
-_WORD = re.compile(r"[a-z]+")
+# Hashtags are tags, not the message: spammers append trending ones between pastes.
+_HASHTAG = re.compile(r"(?<![\w#&])#[^\W\d_]\w*")
+_WORD = re.compile(r"[a-z0-9_]+")
+# What joins an emoji sequence (zero-width joiner, variation selectors, skin tones are emojis already).
+_EMOJI_GLUE = frozenset("\u200d\ufe0e\ufe0f")
 
 _STOPWORDS_TEXT = (
     "le la les un une des du de d l et ou mais donc or ni car a au aux en dans par pour sur sous avec sans "
@@ -33,14 +39,14 @@ _STOPWORDS_TEXT = (
     "the a an and or but of to in on at for with without by from is are was were be been am i you he she it "
     "we they me my your his her its our their this that these those not no yes do does did have has had "
     "still yet again so very just please thanks thank hello hi what where when why how who any can will "
-    "would should there here urltok mentiontok emailtok numtok"
+    "would should there here"
 )
-STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
+STOPWORDS = frozenset(_STOPWORDS_TEXT.split()) | PLACEHOLDERS
 
 
 def fold(text: str) -> str:
-    """Lower case, accents and invisible characters removed, NFKC (styled letters become plain)."""
-    text = unicodedata.normalize("NFKC", _INVISIBLE.sub("", text)).lower()
+    """Lower case; accents, invisible characters and look-alike letters (Cyrillic, Greek...) folded; NFKC."""
+    text = unicodedata.normalize("NFKC", _INVISIBLE.sub("", text)).lower().translate(CONFUSABLES)
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
@@ -50,22 +56,54 @@ def squash(name: str) -> str:
     return "".join(ch for ch in fold(name).translate(_LOOKALIKES) if ch.isalnum())
 
 
-def tokens(text: str) -> list[str]:
-    """Comparable words: placeholders for links, e-mails, handles and numbers; no emoji or punctuation."""
-    folded = fold(text)
-    folded = URL.sub(" urltok ", folded)
-    folded = EMAIL.sub(" emailtok ", folded)
-    folded = MENTION.sub(" mentiontok ", folded)
-    folded = NUMBER.sub(" numtok ", folded)
-    return _WORD.findall(folded)
+def _is_emoji(ch: str) -> bool:
+    return is_emoji(ch) or ch in _EMOJI_GLUE
+
+
+def _without_emojis_inside_words(text: str) -> str:
+    """"gra🎁tuit" -> "gratuit" (a filter-dodging trick); an emoji between words stays a separator."""
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        if not _is_emoji(text[i]):
+            out.append(text[i])
+            i += 1
+            continue
+        end = i
+        while end < len(text) and _is_emoji(text[end]):
+            end += 1
+        inside = bool(out) and out[-1].isalpha() and end < len(text) and text[end].isalpha()
+        out.append("" if inside else " ")
+        i = end
+    return "".join(out)
+
+
+def words(text: str) -> list[str]:
+    """Comparable words of a post: placeholders for links, handles, e-mails and numbers; no emoji,
+    punctuation or hashtag; homoglyphs, leetspeak and spaced letters undone (classifier normalizer)."""
+    cleaned = _HASHTAG.sub(" ", _without_emojis_inside_words(text))
+    return [token for token in normalize(cleaned).tokens if _WORD.fullmatch(token)]
 
 
 def terms(text: str, limit: int = 8) -> list[str]:
     """Distinct content words (for the "top terms" of a wave), at most ``limit``, 24 characters each."""
     seen: list[str] = []
-    for token in tokens(text):
+    for token in words(text):
         if len(token) >= 4 and token not in STOPWORDS and token not in seen:
             seen.append(token[:24])
         if len(seen) >= limit:
             break
     return seen
+
+
+def negative_words(text: str) -> tuple[int, int]:
+    """(negative, positive) word counts from the classifier's sentiment lexicon (public lexicons)."""
+    negative, positive = sentiment_words()
+    found = words(text)
+    return sum(1 for w in found if w in negative), sum(1 for w in found if w in positive)
+
+
+def excerpt(text: str, limit: int = 120) -> str:
+    """One line, at most ``limit`` characters (what an alert quotes of a post)."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -37,10 +41,20 @@ def test_malformed_signature_headers(value: str) -> None:
         x.verify({"x-twitter-webhooks-signature": value} if value else {}, b"{}", {"consumer_secret": "test"})
 
 
+def test_crc_response_token_matches_the_published_test_vector() -> None:
+    # PLATFORMS.md: secret "test" over this exact string gives this exact token.
+    token = crc_response_token("test", '{"test_number":1,"test_string":"two"}')
+    assert token == "sha256=YWHphPn/JFq43jkF0y4/w8R/SelmLjvpunhVFY8JhlI="
+
+
 def test_crc_response() -> None:
+    # Given the answer X expects for a known token, computed here with hmac and base64
+    expected = "sha256=" + base64.b64encode(hmac.new(b"test", b"abc", hashlib.sha256).digest()).decode()
+    # When X sends its challenge
     answer = x.handshake({"crc_token": "abc"}, {"consumer_secret": "test"})
-    assert answer.content_type == "application/json"
-    assert crc_response_token("test", "abc") in answer.body
+    # Then the handshake answers 200 with exactly that JSON body
+    assert answer.status == 200 and answer.content_type == "application/json"
+    assert json.loads(answer.body) == {"response_token": expected}
     with pytest.raises(HandshakeMalformed):
         x.handshake({}, {"consumer_secret": "test"})
 
@@ -86,3 +100,38 @@ def test_direct_message() -> None:
 def test_unknown_shapes_are_rejected(payload: object) -> None:
     with pytest.raises(PayloadRejected):
         x.check_shape(payload)
+
+
+def test_tweet_author_age_and_post_count_come_from_the_user_object() -> None:
+    # Account Activity tweet_create_events carry the v1.1 user object: created_at and statuses_count.
+    payload = x_tweet("@Floralys where is my order?", followers=0)
+    payload["tweet_create_events"][0]["user"].update(created_at="Wed May 27 08:15:00 +0000 2026",
+                                                     statuses_count=1, friends_count=0, verified=False)
+    [post] = x.parse(payload, CONTEXT)
+    assert post.author.account_created_at == datetime(2026, 5, 27, 8, 15, tzinfo=UTC)
+    assert post.author.posts_count == 1 and post.author.followers == 0
+
+
+def test_dm_author_age_comes_from_the_users_map_in_milliseconds() -> None:
+    payload = {"for_user_id": "2244994945", "direct_message_events": [{
+        "type": "message_create", "id": "954491830116155396", "created_timestamp": "1516403560557",
+        "message_create": {"target": {"recipient_id": "2244994945"}, "sender_id": "3001969357",
+                           "message_data": {"text": "Hello World!"}}}],
+        "users": {"3001969357": {"id": "3001969357", "created_timestamp": "1422556069340", "name": "Jordan",
+                                 "screen_name": "jordan", "protected": False, "verified": False,
+                                 "followers_count": 3, "friends_count": 12, "statuses_count": 96}}}
+    [post] = x.parse(payload, CONTEXT)
+    assert post.author.account_created_at == datetime.fromtimestamp(1422556069.340, tz=UTC)
+    assert post.author.posts_count == 96 and post.author.followers == 3
+
+
+@pytest.mark.parametrize("user", [
+    {},
+    {"created_at": "yesterday", "statuses_count": "many", "followers_count": -4},
+    {"created_timestamp": "not a time", "statuses_count": True},
+])
+def test_missing_or_odd_author_fields_are_unknown_not_an_error(user: dict[str, object]) -> None:
+    payload = x_tweet("hello")
+    payload["tweet_create_events"][0]["user"] = {"id_str": "987654321", "screen_name": "someone", **user}
+    [post] = x.parse(payload, CONTEXT)
+    assert (post.author.account_created_at, post.author.posts_count, post.author.followers) == (None, None, None)

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from moderato.models import Case, CaseEvent
-from moderato.signals.store import FingerprintRecord, WavePost
+from moderato.signals.store import Baseline, FingerprintRecord, WavePost, WaveState
 
 
 class MemorySignalStore:
@@ -17,6 +17,7 @@ class MemorySignalStore:
         self.counters: dict[tuple[str, str], int] = {}
         self.wave_items: dict[str, list[WavePost]] = {}
         self.claims: dict[str, dict[str, Any]] = {}
+        self.baselines: dict[str, Baseline] = {}
         self.expiries: list[int] = []
 
     def first_sighting(self, case_id: str, expires_at: int) -> bool:
@@ -59,19 +60,58 @@ class MemorySignalStore:
     def wave_posts(self, wave_key: str, since: datetime, limit: int) -> list[WavePost]:
         return sorted([p for p in self.wave_items.get(wave_key, []) if p.at >= since], key=lambda p: p.at)[:limit]
 
-    def claim_wave_alert(self, wave_key: str, case_id: str, now: datetime, cooldown_until: datetime,
-                         expires_at: int) -> bool:
-        claim = self.claims.get(wave_key)
-        if claim and claim["until"] >= now and not (claim["starter"] == case_id and not claim["published"]):
+    def baseline(self, key: str) -> Baseline | None:
+        return self.baselines.get(key)
+
+    def save_baseline(self, key: str, baseline: Baseline, previous: Baseline | None, expires_at: int) -> bool:
+        if self.baselines.get(key) != previous:
             return False
         self.expiries.append(expires_at)
-        self.claims[wave_key] = {"starter": case_id, "until": cooldown_until, "published": False}
+        self.baselines[key] = baseline
         return True
+
+    def wave_state(self, wave_key: str) -> WaveState | None:
+        claim = self.claims.get(wave_key)
+        if claim is None:
+            return None
+        return WaveState(claim["wave_id"], claim["started"], claim["starter"], claim["last_active"])
+
+    def claim_wave_alert(self, wave_key: str, case_id: str, wave_id: str, now: datetime, quiet_since: datetime,
+                         expires_at: int) -> bool:
+        claim = self.claims.get(wave_key)
+        ended = claim is None or claim["last_active"] < quiet_since
+        retry = claim is not None and claim["starter"] == case_id and not claim["published"]
+        if not (ended or retry):
+            return False
+        self.expiries.append(expires_at)
+        self.claims[wave_key] = {"starter": case_id, "wave_id": wave_id, "started": now, "last_active": now,
+                                 "published": False, "escalated_by": None, "escalation_published": False}
+        return True
+
+    def touch_wave(self, wave_key: str, now: datetime, expires_at: int) -> None:
+        claim = self.claims.get(wave_key)
+        if claim is not None and claim["last_active"] < now:
+            self.expiries.append(expires_at)
+            claim["last_active"] = now
 
     def mark_wave_published(self, wave_key: str, case_id: str, at: datetime) -> None:
         claim = self.claims.get(wave_key)
         if claim and claim["starter"] == case_id:
             claim["published"] = True
+
+    def claim_escalation(self, wave_key: str, case_id: str, now: datetime) -> WaveState | None:
+        claim = self.claims.get(wave_key)
+        if claim is None or not claim["published"]:
+            return None
+        if claim["escalated_by"] not in (None, case_id) or claim["escalation_published"]:
+            return None
+        claim["escalated_by"] = case_id
+        return WaveState(claim["wave_id"], claim["started"], claim["starter"])
+
+    def mark_escalation_published(self, wave_key: str, case_id: str, at: datetime) -> None:
+        claim = self.claims.get(wave_key)
+        if claim and claim["escalated_by"] == case_id:
+            claim["escalation_published"] = True
 
 
 class MemoryCases:

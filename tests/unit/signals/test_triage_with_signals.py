@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from moderato.models import Author, Label, Post, Verdict
+from moderato.reasons import reason
 from moderato.settings import SlaPolicy, load_brand_accounts
 from moderato.signals import SignalEngine, codes, load_signals_config, record_confirmed_spam
 from moderato.triage_service import TriageService
@@ -50,10 +53,13 @@ def make_service(**overrides: object) -> tuple[TriageService, MemoryCases, Recor
 
 
 def post(n: int, text: str, author_id: str = "a1", name: str = "Promo Deals", thread: str = "t1",
-         followers: int | None = None, at: datetime = START, account: str = PAGE) -> Post:
-    return Post(platform="facebook", kind="comment", post_id=f"c{n}", thread_id=thread, account_id=account,
-                author=Author(id=author_id, name=name, followers=followers), text=text, created_at=at,
-                brand="Floralys", dedup_key=f"facebook:{account}:c{n}")
+         followers: int | None = None, at: datetime = START, account: str = PAGE, reply_to: str | None = None,
+         handle: str | None = None) -> Post:
+    """A comment under the brand's post, or (``reply_to``) a reply to someone's comment."""
+    return Post(platform="facebook", kind="reply" if reply_to else "comment", post_id=f"c{n}", parent_id=reply_to,
+                thread_id=thread, account_id=account, author=Author(id=author_id, name=name, handle=handle,
+                                                                    followers=followers),
+                text=text, created_at=at, brand="Floralys", dedup_key=f"facebook:{account}:c{n}")
 
 
 def reasons(case) -> set[str]:
@@ -94,16 +100,65 @@ def test_the_same_text_in_one_thread_is_not_a_cross_community_flood() -> None:
     assert all(c.label == Label.NORMAL for c in cases.cases.values())
 
 
-def test_a_fake_support_account_answering_complainants_with_whatsapp_is_spam() -> None:
-    service, cases, out, _, _ = make_service()
+FAKE_SUPPORT = ("Bonjour {name}, désolé pour ce problème de livraison. Contactez notre service remboursement sur "
+                "WhatsApp au +44 7700 900123 avec vos coordonnées bancaires.")
+
+
+@pytest.mark.parametrize(("name", "handle"), [
+    ("Floralys Support FR", None),
+    ("Service client", "floralys_help"),
+    ("FIoralys", None),  # a capital I for the l
+])
+def test_a_fake_support_account_answering_complainants_with_whatsapp_is_spam(name: str, handle: str | None) -> None:
+    service, cases, out, _, _ = make_service()  # the stub reads "problème de livraison" as a complaint
     for n, customer in enumerate(["Jeanne", "Paul", "Amina"]):
-        text = (f"Bonjour {customer}, désolé pour ce problème de livraison. Contactez notre service "
-                "remboursement sur WhatsApp au +44 7700 900123")
-        service.triage(post(n, text, author_id="imp", name="Floralys Support FR", thread=f"t{n}"))
+        service.triage(post(n, FAKE_SUPPORT.format(name=customer), author_id="imp", name=name, handle=handle,
+                            thread=f"t{n}", reply_to=f"complaint-of-{customer}"))
     for case in cases.cases.values():
         assert case.label == Label.SPAM
         assert {codes.IMPERSONATION, codes.CONTACT_REDIRECT} <= reasons(case)
     assert out.waves == []  # spam is never counted in a complaint wave
+
+
+def test_a_fan_giving_her_own_phone_number_in_a_complaint_stays_a_complaint() -> None:
+    service, cases, _, _, _ = make_service()
+    text = "Ma commande n'est jamais arrivée, rappelez-moi au 06 12 34 56 78"
+    service.triage(post(1, text, author_id="fan", name="Fan de Floralys"))
+    # Even a service-like name is no scam when the number comes in the author's own complaint, not in
+    # a reply to someone else.
+    service.triage(post(2, text, author_id="sav", name="Floralys Support FR"))
+    for case in cases.cases.values():
+        assert case.label == Label.COMPLAINT and case.queue == "ComplaintQueue", case.reasons
+        assert not {codes.IMPERSONATION, codes.CONTACT_REDIRECT} & reasons(case)
+
+
+def spam_with_complaint_rules(post: Post) -> Verdict:
+    """What the real classifier says of the fake support reply: spam, and complaint rules matched too."""
+    return Verdict(label=Label.SPAM, scores={"spam": 1.0, "complaint": 0.0, "crisis": 0.0, "normal": 0.0},
+                   reasons=[reason("rule.spam.contact_redirect"), reason("rule.spam.fake_support"),
+                            reason("rule.complaint.delivery"), reason("rule.complaint.refund")], model="stub")
+
+
+def test_the_same_fake_support_reply_in_seven_threads_keeps_its_duplicate_reason() -> None:
+    service, cases, _, _, clock = make_service(classify=spam_with_complaint_rules)
+    for n, customer in enumerate(["Jeanne", "Paul", "Amina", "Marc", "Sophie", "Lucie", "Karim"]):
+        clock.now = START + timedelta(minutes=n)
+        service.triage(post(n, FAKE_SUPPORT.format(name=customer), author_id="imp", name="Floralys Support FR",
+                            thread=f"t{n}", reply_to=f"complaint-{n}", at=clock.now))
+    assert all(c.label == Label.SPAM and codes.DUPLICATE_BY_AUTHOR in reasons(c) for c in cases.cases.values())
+    details = {r.detail for c in cases.cases.values() for r in c.reasons if r.code == codes.DUPLICATE_BY_AUTHOR}
+    assert "same text by this author in 7 threads in 10 min" in details
+
+
+def test_the_same_fake_support_reply_by_twelve_accounts_is_coordinated() -> None:
+    service, cases, _, _, clock = make_service(classify=spam_with_complaint_rules)
+    for n in range(12):
+        clock.now = START + timedelta(minutes=3 * n)
+        service.triage(post(n, FAKE_SUPPORT.format(name=f"Client{n}"), author_id=f"imp{n}",
+                            name=f"Floralys Help {n}", thread=f"t{n}", reply_to=f"complaint-{n}", at=clock.now))
+    assert all(c.label == Label.SPAM and codes.DUPLICATE_COORDINATED in reasons(c) for c in cases.cases.values())
+    details = {r.detail for c in cases.cases.values() for r in c.reasons if r.code == codes.DUPLICATE_COORDINATED}
+    assert "same text by 12 authors in 1 h (coordinated)" in details
 
 
 def test_thirty_complaints_about_one_late_delivery_send_one_wave_alert() -> None:
@@ -111,24 +166,24 @@ def test_thirty_complaints_about_one_late_delivery_send_one_wave_alert() -> None
     for n in range(30):
         clock.now = START + timedelta(seconds=30 * n)
         service.triage(post(n, f"Ma commande {1000 + n} n'est toujours pas livrée, c'était pour aujourd'hui",
-                            author_id=f"cust{n}", name=f"Client {n}", followers=300_000 if n == 20 else 150,
+                            author_id=f"cust{n}", name=f"Client {n}", followers=300_000 if n == 4 else 150,
                             at=clock.now))
     assert len(out.waves) == 1
     alert = out.waves[0]
-    assert alert.count == 10 and alert.subject == "delivery" and alert.brand == "Floralys"
+    assert alert.kind == "wave_alert" and alert.priority == 2
+    assert alert.count == 10 and alert.window_minutes == 15 and alert.subject == "delivery"
+    assert alert.brand == "Floralys" and alert.usual == 0.0
     assert "livree" in alert.top_terms and len(alert.sample_case_ids) == 5
+    assert [s.case_id for s in alert.samples] == alert.sample_case_ids[:3]
+    assert all(s.text.startswith("Ma commande 10") for s in alert.samples)
     assert alert.list_path.startswith("/cases?queue=ComplaintQueue&status=open&brand=Floralys&platform=facebook")
+    assert alert.amplifiers == 1 and alert.max_followers == 300_000  # the influencer was there from the start
     assert all(c.label == Label.COMPLAINT for c in cases.cases.values())
     members = [c for c in cases.cases.values() if codes.WAVE_MEMBER in reasons(c)]
     assert len(members) == 21  # the 10th complaint onwards
     assert sum(codes.WAVE_STARTED in reasons(c) for c in cases.cases.values()) == 1
-    influencer = next(c for c in cases.cases.values() if c.post.post_id == "c20")
+    influencer = next(c for c in cases.cases.values() if c.post.post_id == "c4")
     assert influencer.priority == 1 and codes.INFLUENCER in reasons(influencer)
-    # After the cooldown, a wave still going on alerts again (once).
-    for n in range(30, 45):
-        clock.now = START + timedelta(minutes=125, seconds=30 * (n - 30))
-        service.triage(post(n, "Toujours pas de livraison de ma commande", author_id=f"c{n}", at=clock.now))
-    assert len(out.waves) == 2
     assert store.expiries and all(e > START.timestamp() for e in store.expiries)
 
 
