@@ -15,10 +15,56 @@ REPO = Path(__file__).resolve().parents[1]
 LOCAL_SECRETS: dict[str, Any] = json.loads((REPO / "infra" / "local" / "secrets.json").read_text())
 CASE_SCHEMA = json.loads((REPO / "schemas" / "moderato.case.v1.schema.json").read_text())
 PAGE_ID = "206070979425408"
+# Where each label must go (the routing table of ARCHITECTURE.md): normal goes to no queue.
+QUEUE_FOR_LABEL: dict[str, str | None] = {"crisis": "CrisisQueue", "complaint": "ComplaintQueue",
+                                          "spam": "SpamQueue", "normal": None}
+# The review queues, by the environment variable that holds their URL in every function.
+CASE_QUEUES: dict[str, str] = {"SPAM_QUEUE_URL": "SpamQueue", "COMPLAINT_QUEUE_URL": "ComplaintQueue",
+                               "CRISIS_QUEUE_URL": "CrisisQueue"}
+_FORMATS = jsonschema.FormatChecker()
+
+
+def _check_format_checker() -> None:
+    # jsonschema skips "date-time" silently when rfc3339-validator is missing: then nothing is checked.
+    if _FORMATS.conforms("yesterday at noon", "date-time"):
+        raise RuntimeError("jsonschema cannot check date-time formats: install rfc3339-validator "
+                           "(pinned in requirements-dev.txt)")
+
+
+_check_format_checker()
 
 
 def assert_case_message(message: dict[str, Any]) -> None:
-    jsonschema.validate(message, CASE_SCHEMA, format_checker=jsonschema.FormatChecker())
+    jsonschema.validate(message, CASE_SCHEMA, format_checker=_FORMATS)
+
+
+def assert_case_sqs_message(message: dict[str, Any], queue: str) -> dict[str, Any]:
+    """Validate one SQS message read from review queue ``queue`` (e.g. "ComplaintQueue"); return its body.
+
+    The body must match the moderato.case/v1 schema (formats included), say it was sent to this queue,
+    carry a label that routes to this queue, and agree with the message attributes consumers filter on.
+    """
+    body = json.loads(message["Body"])
+    assert_case_message(body)
+    assert body["queue"] == queue, f"case {body['case_id']} says {body['queue']} but was read from {queue}"
+    assert QUEUE_FOR_LABEL[body["label"]] == queue, f"a {body['label']} case does not belong in {queue}"
+    attributes = message.get("MessageAttributes")
+    if attributes is not None:  # only when the reader asked for them
+        assert attributes["schema"]["StringValue"] == body["schema"]
+        assert attributes["label"]["StringValue"] == body["label"]
+        assert int(attributes["priority"]["StringValue"]) == body["priority"]
+    return body
+
+
+def drain_case_queue(sqs: Any, url: str, queue: str) -> list[dict[str, Any]]:
+    """Consume every message of a review queue, as a consumer would, validating each; return the bodies."""
+    found: list[dict[str, Any]] = []
+    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
+                                       MessageAttributeNames=["All"]).get("Messages", []):
+        for message in batch:
+            found.append(assert_case_sqs_message(message, queue))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return found
 
 
 def meta_comment(text: str, comment_id: str = "712750021053074_1063824911537852", author_id: str = "24266381753005180",

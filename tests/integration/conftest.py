@@ -19,7 +19,7 @@ from moto import mock_aws
 from moderato_local.provision import Provisioner
 from moderato_local.resolver import REGION, Resolver
 from moderato_local.template import Template
-from tests.support import LOCAL_SECRETS, REPO
+from tests.support import CASE_QUEUES, LOCAL_SECRETS, REPO, assert_case_sqs_message
 
 
 @dataclass
@@ -31,7 +31,11 @@ class AwsEnv:
         return boto3.client(service, region_name=REGION)
 
     def messages(self, env_name: str, wait: int = 0) -> list[dict[str, Any]]:
-        """Drain every message from the queue whose URL is in ``env_name``."""
+        """Drain every message from the queue whose URL is in ``env_name``.
+
+        Messages of a review queue (SpamQueue, ComplaintQueue, CrisisQueue) are validated on the way
+        against the moderato.case/v1 schema, with formats, and against the queue they were read from.
+        """
         sqs = self.client("sqs")
         found: list[dict[str, Any]] = []
         while True:
@@ -41,6 +45,9 @@ class AwsEnv:
             batch = response.get("Messages", [])
             if not batch:
                 return found
+            if env_name in CASE_QUEUES:
+                for message in batch:
+                    assert_case_sqs_message(message, CASE_QUEUES[env_name])
             found.extend(batch)
 
 

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import jsonschema
+import pytest
+
 from moderato.adapters.case_store import CaseStore
 from moderato.models import Delivery
+from moderato_local.cfn_yaml import load_template
 from tests.integration.conftest import AwsEnv, FakeContext, load_handler
-from tests.support import assert_case_message, encode, meta_comment, x_tweet
+from tests.support import CASE_QUEUES, REPO, assert_case_message, encode, meta_comment, x_tweet
 
 
 def sqs_event(aws: AwsEnv, *deliveries: Delivery | str) -> dict[str, Any]:
@@ -114,3 +119,79 @@ def test_normal_posts_are_kept_without_a_queue_and_expire(aws: AwsEnv) -> None:
                                            Key={"pk": {"S": f"CASE#{case.case_id}"}, "sk": {"S": "CASE"}})["Item"]
     assert int(item["expires_at"]["N"]) > datetime.now(UTC).timestamp()
     assert all(aws.messages(name) == [] for name in ("SPAM_QUEUE_URL", "COMPLAINT_QUEUE_URL", "CRISIS_QUEUE_URL"))
+
+
+# ------------------------------------------------------------------ metrics (EMF on stdout)
+
+CRISIS_TWEET = "@Floralys mon fils a fait une réaction allergique grave à vos lys, on est à l'hôpital. Scandale"
+
+
+def emitted(stdout: str, metric: str) -> list[tuple[str, dict[str, str], float]]:
+    """(namespace, dimensions, value) of every EMF data point of ``metric`` printed on stdout."""
+    points = []
+    for line in stdout.splitlines():
+        try:
+            blob = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(blob, dict) or "_aws" not in blob:
+            continue
+        for directive in blob["_aws"]["CloudWatchMetrics"]:
+            if metric not in {m["Name"] for m in directive["Metrics"]}:
+                continue
+            values = blob[metric] if isinstance(blob[metric], list) else [blob[metric]]
+            for dimension_set in directive["Dimensions"]:
+                dimensions = {name: blob[name] for name in dimension_set}
+                points.extend((directive["Namespace"], dimensions, float(value)) for value in values)
+    return points
+
+
+def test_every_triaged_post_is_counted_by_label_and_platform(aws: AwsEnv, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given the dimension set the dashboard searches PostsTriaged by
+    dashboard = load_template(REPO / "template.yaml")["Resources"]["OperationsDashboard"]["Properties"][
+        "DashboardBody"]["Fn::Sub"]
+    [searched] = set(re.findall(r"\{Moderato,([a-z,]+)\} MetricName=\W*PostsTriaged", dashboard))
+    # When triage handles a complaint on Facebook and a crisis on X
+    capsys.readouterr()
+    run_triage(aws, delivery("meta", meta_comment("Ma commande n'est jamais arrivée, remboursez-moi")),
+               delivery("x", x_tweet(CRISIS_TWEET)))
+    points = emitted(capsys.readouterr().out, "PostsTriaged")
+    # Then each post is one data point whose label and platform are its case's
+    expected = sorted((c.label.value, c.post.platform.value) for c in cases(aws))
+    assert len(expected) == 2
+    assert sorted((d["label"], d["platform"]) for _, d, _ in points) == expected
+    for namespace, dimensions, value in points:
+        assert namespace == "Moderato" and value == 1
+        assert set(dimensions) == set(searched.split(",")) and dimensions["service"] == "moderato"
+
+
+def test_crisis_cases_are_emitted_with_exactly_the_alarms_dimensions(
+        aws: AwsEnv, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given the metric the CrisisCasesAlarm watches, read from template.yaml
+    alarm = load_template(REPO / "template.yaml")["Resources"]["CrisisCasesAlarm"]["Properties"]
+    alarm_dimensions = {d["Name"]: d["Value"] for d in alarm["Dimensions"]}
+    # When triage handles a crisis, then the same crisis redelivered by the platform
+    capsys.readouterr()
+    run_triage(aws, delivery("x", x_tweet(CRISIS_TWEET)))
+    run_triage(aws, delivery("x", x_tweet(CRISIS_TWEET)))
+    stdout = capsys.readouterr().out
+    points = emitted(stdout, alarm["MetricName"])
+    # Then one new crisis case is one data point, in the alarm's namespace, with exactly its dimensions
+    [case] = cases(aws)
+    assert case.label == "crisis"
+    assert [(namespace, dimensions) for namespace, dimensions, _ in points] == [(alarm["Namespace"], alarm_dimensions)]
+    assert sum(value for _, _, value in points) >= alarm["Threshold"]
+    # And it was not counted as a complaint for the complaint-volume alarm
+    assert emitted(stdout, "ComplaintCases") == []
+
+
+def test_the_case_schema_check_rejects_a_malformed_date(aws: AwsEnv) -> None:
+    # Given real queue messages (a complaint and a crisis: at least one lands in a review queue)
+    run_triage(aws, delivery("meta", meta_comment("Colis jamais reçu, commande 4471, je veux être remboursée")),
+               delivery("x", x_tweet(CRISIS_TWEET)))
+    bodies = [json.loads(m["Body"]) for name in CASE_QUEUES for m in aws.messages(name)]
+    assert bodies
+    # When one of them carries a date that is not RFC 3339, then the schema check used by every queue reader fails
+    broken = {**bodies[0], "sla_due_at": "tomorrow at noon"}
+    with pytest.raises(jsonschema.ValidationError, match="date-time"):
+        assert_case_message(broken)

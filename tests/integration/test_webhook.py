@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import io
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 
 from moderato.models import Delivery
-from moderato.platforms.x import crc_response_token
 from tests.integration.conftest import AwsEnv, FakeContext, load_handler
 from tests.support import LOCAL_SECRETS, api_event, encode, meta_comment, signed_headers, x_tweet
 
@@ -35,9 +41,14 @@ def test_meta_handshake_with_wrong_token_is_forbidden(aws: AwsEnv) -> None:
 
 
 def test_x_crc_answer_is_the_hmac_of_the_token(aws: AwsEnv) -> None:
+    # Given the answer X expects, computed here with hmac and base64 (not with the code under test)
+    digest = hmac.new(LOCAL_SECRETS["x"]["consumer_secret"].encode(), b"challenge-123", hashlib.sha256).digest()
+    expected = "sha256=" + base64.b64encode(digest).decode()
+    # When X sends its CRC challenge
     response = call("GET", "/webhooks/x", query={"crc_token": "challenge-123"})
+    # Then the handler answers with exactly that token, as JSON
     assert response["statusCode"] == 200
-    expected = crc_response_token(LOCAL_SECRETS["x"]["consumer_secret"], "challenge-123")
+    assert response["headers"]["Content-Type"].startswith("application/json")
     assert json.loads(response["body"]) == {"response_token": expected}
 
 
@@ -64,6 +75,40 @@ def test_bad_meta_signatures_get_401_and_store_nothing(aws: AwsEnv, headers: dic
     response = call("POST", "/webhooks/meta", body, headers)
     assert response["statusCode"] == 401
     assert reason in json.loads(response["body"])["message"]
+    assert aws.messages("INGEST_QUEUE_URL") == []
+
+
+@contextmanager
+def powertools_log_output(webhook: Any) -> Iterator[io.StringIO]:
+    """What the webhook's Powertools logger writes (JSON lines), captured from its own handler."""
+    handler = webhook.logger.registered_handler
+    buffer = io.StringIO()
+    previous = handler.setStream(buffer)
+    try:
+        yield buffer
+    finally:
+        handler.setStream(previous)
+
+
+def test_a_forged_delivery_is_logged_as_rejected_without_its_body(aws: AwsEnv) -> None:
+    # Given a delivery signed with a secret that is not ours, carrying an attacker's text
+    forged_text = "FORGED-3f9c2a Gagnez 1000 EUR sur Telegram @arnaque"
+    body = encode(meta_comment(forged_text))
+    headers = signed_headers("meta", body, {"meta": {"app_secret": "not-the-app-secret"}})
+    webhook = load_handler("webhook")
+    # When the webhook handles it
+    with powertools_log_output(webhook) as output:
+        response = webhook.lambda_handler(api_event("POST", "/webhooks/meta", body, headers), FakeContext())
+    # Then it is rejected, the rejection is logged, and no log line holds the text or the raw body
+    assert response["statusCode"] == 401
+    logged = output.getvalue()
+    records = [json.loads(line) for line in logged.splitlines() if line.strip()]
+    rejections = [r for r in records if r["message"] == "delivery rejected"]
+    assert len(rejections) == 1
+    assert rejections[0]["level"] == "WARNING" and rejections[0]["status"] == 401
+    assert rejections[0]["error"] == "SignatureInvalid"
+    assert "FORGED-3f9c2a" not in logged and "Telegram" not in logged
+    assert body.decode() not in logged and base64.b64encode(body).decode()[:40] not in logged
     assert aws.messages("INGEST_QUEUE_URL") == []
 
 
@@ -119,6 +164,38 @@ def test_queue_unavailable_gets_503_so_the_platform_retries(aws: AwsEnv, monkeyp
     response = call("POST", "/webhooks/meta", body, signed_headers("meta", body))
     assert response["statusCode"] == 503
     assert "retry" in json.loads(response["body"])["message"]
+
+
+def test_s3_bucket_gone_while_claim_checking_gets_503_and_enqueues_nothing(
+        aws: AwsEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a delivery large enough to be claim-checked, and a delivery bucket that no longer exists
+    monkeypatch.setenv("CLAIM_CHECK_THRESHOLD_BYTES", "500")
+    aws.client("s3").delete_bucket(Bucket=aws.env["DELIVERY_BUCKET_NAME"])
+    body = encode(meta_comment("long " * 300))
+    # When the platform delivers it
+    response = call("POST", "/webhooks/meta", body, signed_headers("meta", body))
+    # Then it is told to retry, and no message points to a body that was never stored
+    assert response["statusCode"] == 503
+    assert "retry" in json.loads(response["body"])["message"]
+    assert aws.messages("INGEST_QUEUE_URL") == []
+
+
+def test_s3_endpoint_failing_while_claim_checking_gets_503_and_enqueues_nothing(
+        aws: AwsEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a claim-check delivery and an S3 endpoint that refuses connections (SQS still works)
+    monkeypatch.setenv("CLAIM_CHECK_THRESHOLD_BYTES", "1000")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9")
+    body = encode(meta_comment("long " * 300))
+    small = encode(meta_comment("hello"))
+    assert len(small) < 1000 < len(body)
+    # When the platform delivers it
+    response = call("POST", "/webhooks/meta", body, signed_headers("meta", body))
+    # Then it is told to retry, and nothing was enqueued
+    assert response["statusCode"] == 503
+    assert aws.messages("INGEST_QUEUE_URL") == []
+    # And a small delivery, which needs no S3, still goes through
+    assert call("POST", "/webhooks/meta", small, signed_headers("meta", small))["statusCode"] == 200
+    assert len(aws.messages("INGEST_QUEUE_URL")) == 1
 
 
 def test_base64_encoded_bodies_are_verified_on_their_bytes(aws: AwsEnv) -> None:

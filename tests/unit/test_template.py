@@ -157,23 +157,23 @@ def test_queues_are_encrypted_and_dlqs_keep_messages_14_days(resources: dict[str
         assert "RedrivePolicy" not in dlq["Properties"], f"{name} is a DLQ and must not redrive further"
 
 
-def test_visibility_timeout_is_at_least_six_times_the_consumer_timeout(template: dict[str, Any]) -> None:
+def test_visibility_timeout_covers_six_consumer_timeouts_plus_the_batching_window(template: dict[str, Any]) -> None:
+    # AWS: at least six times the function timeout plus MaximumBatchingWindowInSeconds, or a message
+    # can become visible again (and be processed twice) while its batch is still being gathered or run.
     resources = template["Resources"]
-    consumers = 0
+    consumed = set()
     for fn_name, props in _functions(template).items():
         for event in props.get("Events", {}).values():
             if event["Type"] != "SQS":
                 continue
             queue = _queue_arn_ref(event["Properties"]["Queue"])
             assert queue in resources, f"{fn_name} consumes an unknown queue {queue}"
-            visibility = resources[queue]["Properties"]["VisibilityTimeout"]
-            assert visibility >= 6 * props["Timeout"], (
-                f"{queue} VisibilityTimeout {visibility} < 6 x {fn_name} Timeout {props['Timeout']}"
-            )
-            consumers += 1
-    assert consumers >= 1
-    triage = _functions(template)["TriageFunction"]
-    assert resources["IngestQueue"]["Properties"]["VisibilityTimeout"] >= 6 * triage["Timeout"]
+            window = int(event["Properties"].get("MaximumBatchingWindowInSeconds", 0))
+            visibility = int(resources[queue]["Properties"]["VisibilityTimeout"])
+            assert visibility >= 6 * int(props["Timeout"]) + window, (
+                f"{queue} VisibilityTimeout {visibility} < 6 x {fn_name} Timeout {props['Timeout']} + {window}")
+            consumed.add(queue)
+    assert {"IngestQueue", "ActionsQueue"} <= consumed
 
 
 def test_triage_consumes_ingest_with_partial_batch_failures_and_bounded_concurrency(
@@ -359,6 +359,38 @@ def test_webhook_reads_exactly_the_webhook_secret(template: dict[str, Any]) -> N
     webhook = _functions(template)["WebhookFunction"]
     assert _secret_grants(webhook["Policies"]) == [WEBHOOK_SECRET]
     assert webhook["Environment"]["Variables"]["WEBHOOK_SECRET_ID"] == WEBHOOK_SECRET
+
+
+# SAM policy templates that grant S3 access beyond writing one object.
+S3_POLICY_TEMPLATES = ("S3WritePolicy", "S3CrudPolicy", "S3FullAccessPolicy", "S3ReadPolicy")
+
+
+def _s3_statements(policies: list[Any]) -> list[dict[str, Any]]:
+    found = []
+    for policy in policies:
+        for statement in policy.get("Statement", []) if isinstance(policy, dict) else []:
+            actions = statement.get("Action", [])
+            actions = [actions] if isinstance(actions, str) else actions
+            if any(a.lower().startswith("s3:") or a == "*" for a in actions):
+                found.append(statement)
+    return found
+
+
+def test_webhook_may_only_put_claim_checked_deliveries(template: dict[str, Any]) -> None:
+    from moderato.adapters.ingest_queue import CLAIM_CHECK_PREFIX
+
+    policies = _functions(template)["WebhookFunction"]["Policies"]
+    templates = [name for policy in policies if isinstance(policy, dict) for name in policy
+                 if name in S3_POLICY_TEMPLATES]
+    assert templates == [], f"the webhook has S3 policy templates {templates} (they grant ACLs, lifecycle...)"
+    [statement] = _s3_statements(policies)
+    actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+    assert statement["Effect"] == "Allow" and actions == ["s3:PutObject"]
+    assert "Condition" not in statement and "NotResource" not in statement
+    resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+    normalized = [r["Fn::Sub"].replace("${DeliveryBucket.Arn}", "arn:${AWS::Partition}:s3:::${DeliveryBucket}")
+                  for r in resources]
+    assert normalized == [f"arn:${{AWS::Partition}}:s3:::${{DeliveryBucket}}/{CLAIM_CHECK_PREFIX}*"]
 
 
 def test_policies_are_scoped_to_named_resources(template: dict[str, Any]) -> None:

@@ -61,3 +61,16 @@ def test_the_dashboard_is_valid_json_and_shows_what_operators_need(template: dic
         assert needle in text, needle
     for dlq in ("IngestDLQ", "SpamDLQ", "ComplaintDLQ", "CrisisDLQ"):
         assert f"{dlq}.QueueName" in body
+
+
+def test_failed_triage_records_have_their_own_metric_and_alarm(template: dict[str, Any]) -> None:
+    # Partial batch responses: a failed record leaves the invocation successful, so Lambda Errors misses it.
+    triage = (ROOT / "functions" / "triage.py").read_text()
+    assert 'name="TriageRecordFailures"' in triage  # the EMF itself: tests/integration/test_triage_signals.py
+    alarm = template["Resources"]["TriageRecordFailuresAlarm"]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Dimensions"]) == ("Moderato", "TriageRecordFailures",
+                                                                              SERVICE_DIMENSION)
+    assert (alarm["Statistic"], alarm["Period"], alarm["EvaluationPeriods"], alarm["Threshold"]) == ("Sum", 300, 1, 1)
+    assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert alarm["TreatMissingData"] == "notBreaching"  # no failure, no data: that is healthy
+    assert alarm["AlarmActions"] == [{"Ref": "AlertsTopic"}]

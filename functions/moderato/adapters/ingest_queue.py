@@ -11,6 +11,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from moderato.models import Delivery
 from moderato.platforms.base import EnqueueFailed
 
+# Every claim-checked body is stored under this key prefix: the webhook may write nowhere else in the
+# delivery bucket (template.yaml grants s3:PutObject on <bucket>/deliveries/* only).
+CLAIM_CHECK_PREFIX = "deliveries/"
+
 
 class IngestQueue:
     def __init__(self, queue_url: str, bucket: str, claim_check_threshold: int, sqs: Any,
@@ -28,7 +32,7 @@ class IngestQueue:
         delivery = Delivery(platform=platform, received_at=received_at, request_id=request_id, headers=headers)
         try:
             if len(raw_body) > self._threshold:
-                key = f"deliveries/{platform}/{received_at:%Y/%m/%d}/{request_id}.json"
+                key = f"{CLAIM_CHECK_PREFIX}{platform}/{received_at:%Y/%m/%d}/{request_id}.json"
                 self._s3().put_object(Bucket=self._bucket, Key=key, Body=raw_body, ContentType="application/json")
                 delivery.body_s3_key = key
             else:

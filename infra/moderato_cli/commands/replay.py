@@ -1,4 +1,8 @@
-"""``moderato replay FILE.jsonl --to URL``: send posts as signed platform deliveries, with progress."""
+"""``moderato replay FILE.jsonl --to URL``: send posts as signed platform deliveries, with progress.
+
+Rows may carry fields replay does not know (the demo's ``expect``, notes, ...): they are ignored and
+never reach the delivery, so a labelled evaluation file can be replayed as it is.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "replay", help="send JSONL posts as correctly signed platform webhook deliveries",
         description="Turn simple JSONL posts (text, optional platform, author_name, author_followers, brand, id) "
-                    "into realistic signed Meta or X deliveries and POST them to a Moderato gateway.",
+                    "into realistic signed Meta or X deliveries and POST them to a Moderato gateway. "
+                    "Other fields (such as a demo row's expect) are ignored.",
     )
     parser.add_argument("file", type=Path, help="JSONL file, one post per line")
     parser.add_argument("--to", default="http://127.0.0.1:8787", metavar="URL",

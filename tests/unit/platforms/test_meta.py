@@ -83,6 +83,89 @@ def test_reply_to_a_comment_and_older_sender_fields() -> None:
     assert post.kind == PostKind.REPLY and post.author.id == "42" and post.author.name == "Old Payload"
 
 
+def _feed(value: dict, page_id: str = PAGE_ID) -> dict:
+    return {"object": "page", "entry": [{"id": page_id, "time": 1707211879,
+                                         "changes": [{"field": "feed", "value": value}]}]}
+
+
+VISITOR_POST_ID = f"{PAGE_ID}_712750021053099"
+VISITOR_POSTS = {
+    # A visitor's text post on the Page (Meta's sample shape: item "status", published 1, no parent).
+    "status": {"from": {"id": "24266381753005180", "name": "Jeanne Martin"},
+               "post": {"status_type": "mobile_status_update", "is_published": True,
+                        "updated_time": "2024-02-06T09:31:16+0000", "promotion_status": "inactive",
+                        "permalink_url": f"https://www.facebook.com/{PAGE_ID}/posts/712750021053099",
+                        "id": VISITOR_POST_ID},
+               "message": "Commande FL-20931 jamais livrée, et pas de réponse du service client.",
+               "post_id": VISITOR_POST_ID, "created_time": 1707211876, "item": "status", "published": 1,
+               "verb": "add"},
+    # A visitor's photo post: the photo's id and CDN link ride along; the post id is still post_id.
+    "photo": {"from": {"id": "24266381753005180", "name": "Jeanne Martin"},
+              "link": "https://scontent.xx.fbcdn.net/v/t39.30808-6/424242_n.jpg", "photo_id": "712750021053100",
+              "post": {"status_type": "added_photos", "is_published": True,
+                       "permalink_url": f"https://www.facebook.com/{PAGE_ID}/posts/712750021053099",
+                       "id": VISITOR_POST_ID},
+              "message": "Voilà le bouquet reçu : fané et cassé.", "post_id": VISITOR_POST_ID,
+              "created_time": 1707211876, "item": "photo", "published": 1, "verb": "add"},
+    "post": {"from": {"id": "24266381753005180", "name": "Jeanne Martin"}, "post_id": VISITOR_POST_ID,
+             "message": "Commande FL-20931 jamais livrée.", "created_time": 1707211876, "item": "post",
+             "published": 1, "verb": "add"},
+}
+
+
+@pytest.mark.parametrize("item", sorted(VISITOR_POSTS))
+def test_a_visitors_post_on_the_page_is_a_post_not_a_comment(item: str) -> None:
+    # Given a visitor's own post on the Page feed (not a comment under one of the Page's posts)
+    value = VISITOR_POSTS[item]
+    # When it is parsed
+    [post] = meta.parse(_feed(value), CONTEXT)
+    # Then it is a post of its own: its id is the post id, it has no parent and starts its own thread
+    assert post.platform == Platform.FACEBOOK and post.kind == PostKind.POST
+    assert post.post_id == VISITOR_POST_ID and post.parent_id is None and post.thread_id == VISITOR_POST_ID
+    assert post.author.id == "24266381753005180" and post.author.name == "Jeanne Martin"
+    assert post.text == value["message"] and post.brand == "Floralys" and post.account_id == PAGE_ID
+    assert post.created_at == datetime.fromtimestamp(1707211876, tz=UTC)
+    assert post.dedup_key == f"facebook:{VISITOR_POST_ID}:add"
+    assert post.permalink == value.get("post", {}).get("permalink_url")
+
+
+def test_the_pages_own_status_post_is_skipped() -> None:
+    own = {**VISITOR_POSTS["status"], "from": {"id": PAGE_ID, "name": "Floralys"}}
+    assert meta.parse(_feed(own), CONTEXT) == []
+
+
+# Older Graph API versions sent the author as top-level sender_id (a JSON number) and sender_name.
+OLD_COMMENT = {"item": "comment", "sender_name": "Jeanne Martin", "sender_id": 100004577166412,
+               "comment_id": "712750021053074_1063824911537852", "post_id": f"{PAGE_ID}_712750021053074",
+               "parent_id": f"{PAGE_ID}_712750021053074", "verb": "add", "created_time": 1507211876,
+               "message": "Ma commande n'est jamais arrivée"}
+OLD_STATUS = {"item": "status", "sender_name": "Paul Girard", "sender_id": 100009871234567,
+              "post_id": f"{PAGE_ID}_712750021053200", "verb": "add", "published": 1,
+              "created_time": 1507211876, "message": "Livraison reçue en avance, merci"}
+
+
+def test_older_sender_id_and_sender_name_shape_for_a_comment() -> None:
+    [post] = meta.parse(_feed(OLD_COMMENT), CONTEXT)
+    assert post.kind == PostKind.COMMENT and post.post_id == "712750021053074_1063824911537852"
+    assert post.author.id == "100004577166412" and post.author.name == "Jeanne Martin"
+    assert post.parent_id == post.thread_id == f"{PAGE_ID}_712750021053074"
+    assert post.created_at == datetime.fromtimestamp(1507211876, tz=UTC)
+    assert post.dedup_key == "facebook:712750021053074_1063824911537852:add"
+
+
+def test_older_sender_id_and_sender_name_shape_for_a_visitor_post() -> None:
+    [post] = meta.parse(_feed(OLD_STATUS), CONTEXT)
+    assert post.kind == PostKind.POST and post.post_id == f"{PAGE_ID}_712750021053200" and post.parent_id is None
+    assert post.author.id == "100009871234567" and post.author.name == "Paul Girard"
+    assert post.text == "Livraison reçue en avance, merci"
+
+
+def test_older_shape_from_the_page_itself_is_skipped() -> None:
+    # The Page id arrives as a number in the old shape and as a string in entry.id: still the same account.
+    own = {**OLD_STATUS, "sender_id": int(PAGE_ID), "sender_name": "Floralys"}
+    assert meta.parse(_feed(own), CONTEXT) == []
+
+
 @pytest.mark.parametrize(("item", "verb"), [("reaction", "add"), ("comment", "remove"), ("comment", "hide")])
 def test_reactions_and_moderation_events_are_not_posts(item: str, verb: str) -> None:
     assert meta.parse(meta_comment("x", item=item, verb=verb), CONTEXT) == []
