@@ -113,16 +113,23 @@ class AlertsInbox:
         self.subscription = self.sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn)["SubscriptionArn"]
         return self
 
-    def drain(self) -> list[dict[str, Any]]:
-        """Every alert published since open() (the SNS message bodies, decoded)."""
+    def take_new(self) -> list[dict[str, Any]]:
+        """The alerts published since the last call (the SNS message bodies, decoded)."""
+        new: list[dict[str, Any]] = []
         while self.url and (batch := self.sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10)
                             .get("Messages", [])):
             for message in batch:
                 try:
-                    self.received.append(json.loads(json.loads(message["Body"])["Message"]))
+                    new.append(json.loads(json.loads(message["Body"])["Message"]))
                 except (ValueError, KeyError, TypeError):
-                    self.received.append({"kind": "unreadable"})
+                    new.append({"kind": "unreadable"})
                 self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
+        self.received.extend(new)
+        return new
+
+    def drain(self) -> list[dict[str, Any]]:
+        """Every alert published since open()."""
+        self.take_new()
         return self.received
 
     def close(self) -> None:

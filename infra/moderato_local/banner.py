@@ -32,6 +32,7 @@ def print_banner(console: Console, stack: LocalStack) -> None:
     console.print(f"resources            {len(stack.resources)} created from {stack.template_path.name}")
     console.print("wired:")
     for item in stack.wired():
-        console.print(f"  {item.function:<22} {item.type:<10} {item.detail}", highlight=False)
+        # soft_wrap: one line per wiring, however narrow the terminal (a hard wrap splits a route in two).
+        console.print(f"  {item.function:<22} {item.type:<10} {item.detail}", highlight=False, soft_wrap=True)
     for note in stack.notes:
         console.print(f"  [yellow]note[/] {note}", highlight=False)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from moderato_cli.demo import AlertsInbox
 from moderato_local.process import LocalStackProcess
 
 REPO = Path(__file__).resolve().parents[2]
@@ -43,3 +44,11 @@ def _local_stack_environment(request: pytest.FixtureRequest, monkeypatch: pytest
     stack: LocalStackProcess = request.getfixturevalue("local_stack")
     for name, value in stack.environment.items():
         monkeypatch.setenv(name, value)
+
+
+@pytest.fixture(scope="module")
+def alerts_inbox(local_stack: LocalStackProcess) -> Iterator[AlertsInbox]:
+    """A queue subscribed to AlertsTopic for one test module: ``take_new()`` is what the topic really published."""
+    inbox = AlertsInbox(local_stack.client("sqs"), local_stack.client("sns")).open(local_stack.resources["AlertsTopic"])
+    yield inbox
+    inbox.close()

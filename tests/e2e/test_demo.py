@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,7 +18,7 @@ from rich.console import Console
 from moderato.adapters.case_store import CaseStore
 from moderato.models import Label
 from moderato_cli.deliveries import build_payload, read_rows
-from moderato_cli.demo import DEMO_FILE, expected_case_ids, print_summary, run_demo
+from moderato_cli.demo import DEMO_FILE, AlertsInbox, expected_case_ids, print_summary, run_demo
 from tests.review_support import make_case
 from tests.support import CASE_QUEUES, QUEUE_FOR_LABEL, drain_case_queue
 
@@ -40,27 +38,6 @@ def drain_review_queues(stack: Any) -> dict[str, list[dict[str, Any]]]:
     return {queue: drain_case_queue(sqs, stack.environment[env_name], queue) for env_name, queue in CASE_QUEUES.items()}
 
 
-@pytest.fixture
-def alerts_inbox(local_stack: Any) -> Iterator[str]:
-    """A queue subscribed to AlertsTopic for this test: what the topic really published."""
-    sqs, sns = local_stack.client("sqs"), local_stack.client("sns")
-    url = sqs.create_queue(QueueName=f"e2e-demo-alerts-{uuid.uuid4().hex[:8]}")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    subscription = sns.subscribe(TopicArn=local_stack.resources["AlertsTopic"], Protocol="sqs", Endpoint=arn)
-    yield url
-    sns.unsubscribe(SubscriptionArn=subscription["SubscriptionArn"])
-    sqs.delete_queue(QueueUrl=url)
-
-
-def published(stack: Any, inbox: str) -> list[dict[str, Any]]:
-    sqs, found = stack.client("sqs"), []
-    while batch := sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10).get("Messages", []):
-        for message in batch:
-            found.append(json.loads(json.loads(message["Body"])["Message"]))
-            sqs.delete_message(QueueUrl=inbox, ReceiptHandle=message["ReceiptHandle"])
-    return found
-
-
 def test_every_demo_row_says_which_label_it_must_get() -> None:
     assert ROWS and all(row.get("expect") in LABELS for row in ROWS)
     # The story needs every label at least once, and two crises (the press wave and the allergy).
@@ -75,10 +52,11 @@ def test_replay_ignores_the_expect_field() -> None:
         assert row["expect"] not in json.dumps(build_payload({"text": "x", **{"expect": row["expect"]}}, index))
 
 
-def test_the_demo_routes_every_post_by_its_expected_label(local_stack: Any, alerts_inbox: str) -> None:
+def test_the_demo_routes_every_post_by_its_expected_label(local_stack: Any, alerts_inbox: AlertsInbox) -> None:
     # Given the session stack, idle, with empty review queues
     assert local_stack.wait_idle(30)
     drain_review_queues(local_stack)
+    alerts_inbox.take_new()
     # When the demo runs against it, as `moderato local --demo` runs it
     output = io.StringIO()
     console = Console(file=output, width=200, color_system=None, force_terminal=False)
@@ -109,7 +87,7 @@ def test_the_demo_routes_every_post_by_its_expected_label(local_stack: Any, aler
     assert status == 0
 
     # And the crisis alerts it reports are the ones AlertsTopic really published for the demo's cases
-    alerts = [a for a in published(local_stack, alerts_inbox)
+    alerts = [a for a in alerts_inbox.take_new()
               if a.get("kind") == "crisis_case" and a.get("case_id") in set(case_ids)]
     assert sorted(a["case_id"] for a in alerts) == sorted(
         case_id for row, case_id in zip(ROWS, case_ids, strict=True) if row["expect"] == "crisis")

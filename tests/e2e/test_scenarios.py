@@ -8,9 +8,7 @@ AlertsTopic sees exactly what e-mail and the alerts function see.
 from __future__ import annotations
 
 import io
-import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,6 +17,7 @@ from rich.console import Console
 from moderato.adapters.case_store import CaseStore
 from moderato.models import Case
 from moderato_cli.commands.replay import replay
+from moderato_cli.demo import AlertsInbox
 from tests.signal_scenarios import (
     IG_ACCOUNT,
     X_ACCOUNT,
@@ -30,25 +29,6 @@ from tests.signal_scenarios import (
 from tests.support import LOCAL_SECRETS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
-
-
-@pytest.fixture(scope="module")
-def alerts_inbox(local_stack: Any) -> Iterator[str]:
-    sqs, sns = local_stack.client("sqs"), local_stack.client("sns")
-    url = sqs.create_queue(QueueName=f"e2e-alerts-{uuid.uuid4().hex[:8]}")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    subscription = sns.subscribe(TopicArn=local_stack.resources["AlertsTopic"], Protocol="sqs", Endpoint=arn)
-    yield url
-    sns.unsubscribe(SubscriptionArn=subscription["SubscriptionArn"])
-
-
-def published_alerts(stack: Any, inbox: str) -> list[dict[str, Any]]:
-    sqs, found = stack.client("sqs"), []
-    while batch := sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10).get("Messages", []):
-        for message in batch:
-            found.append(json.loads(json.loads(message["Body"])["Message"]))
-            sqs.delete_message(QueueUrl=inbox, ReceiptHandle=message["ReceiptHandle"])
-    return found
 
 
 def send(stack: Any, rows: list[dict[str, Any]]) -> None:
@@ -100,15 +80,16 @@ def test_a_fake_support_account_answering_complainants_is_spam_for_impersonation
     assert not {"signal.impersonation", "signal.contact_redirect"} & codes(fan)
 
 
-def test_thirty_complaints_about_one_late_delivery_send_one_wave_alert(local_stack: Any, alerts_inbox: str) -> None:
+def test_thirty_complaints_about_one_late_delivery_send_one_wave_alert(local_stack: Any,
+                                                                      alerts_inbox: AlertsInbox) -> None:
     run = uuid.uuid4().hex[:8]
-    published_alerts(local_stack, alerts_inbox)  # start from an empty inbox
+    alerts_inbox.take_new()  # start from an empty inbox
     send(local_stack, late_delivery_wave(run))
     cases = [c for group in cases_by_author(local_stack, run).values() for c in group]
     # Thirty customers reporting a late delivery are complaints (crisis only if the wave made one a crisis):
     # never normal, never spam.
     assert len(cases) == 30 and {c.label for c in cases} <= {"complaint", "crisis"}
-    alerts = [a for a in published_alerts(local_stack, alerts_inbox) if a.get("account_id") == IG_ACCOUNT
+    alerts = [a for a in alerts_inbox.take_new() if a.get("account_id") == IG_ACCOUNT
               or a.get("post", {}).get("account_id") == IG_ACCOUNT]
     assert [a["kind"] for a in alerts] == ["wave_alert"], alerts
     [wave] = alerts
@@ -124,13 +105,13 @@ def test_thirty_complaints_about_one_late_delivery_send_one_wave_alert(local_sta
 
 
 @pytest.fixture(scope="module")
-def where_is_my_order_run(local_stack: Any, alerts_inbox: str) -> tuple[list[Case], list[dict[str, Any]]]:
+def where_is_my_order_run(local_stack: Any, alerts_inbox: AlertsInbox) -> tuple[list[Case], list[dict[str, Any]]]:
     """Scenario (4) sent once per module: its cases and the wave alerts it published."""
     run = uuid.uuid4().hex[:8]
-    published_alerts(local_stack, alerts_inbox)
+    alerts_inbox.take_new()
     send(local_stack, where_is_my_order(run))
     cases = [c for group in cases_by_author(local_stack, run).values() for c in group]
-    waves = [a for a in published_alerts(local_stack, alerts_inbox)
+    waves = [a for a in alerts_inbox.take_new()
              if a.get("kind") == "wave_alert" and a.get("account_id") == X_ACCOUNT]
     return cases, waves
 

@@ -25,6 +25,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Turn simple JSONL posts (text, optional platform, author_name, author_followers, brand, id) "
                     "into realistic signed Meta or X deliveries and POST them to a Moderato gateway. "
                     "Other fields (such as a demo row's expect) are ignored.",
+        epilog="Optional fields per row: platform (facebook, instagram, messenger, x; default facebook), "
+               "kind (message: an X direct message; messenger rows are always messages), "
+               "brand (whose account receives it), id, author_name, author_id, author_handle, "
+               "thread (posts with the same thread share a parent post), "
+               "reply_to (the id of the row this one answers), offset_seconds (delay from now). "
+               "author_followers, author_posts and author_age_days reach X payloads only: "
+               "Meta webhooks carry no follower count or account age.",
     )
     parser.add_argument("file", type=Path, help="JSONL file, one post per line")
     parser.add_argument("--to", default="http://127.0.0.1:8787", metavar="URL",
