@@ -121,7 +121,10 @@ class ActionExecutor:
         if case is None:
             return Outcome.SKIPPED
         try:
-            record = check_action(case, message.action_id, self.clock(), self._open_cases(case))
+            # Only a ban needs the author's open cases (six index queries): hides and replies skip them.
+            # The kind comes from the case's own record, never from the message.
+            is_ban = any(a.action_id == message.action_id and a.kind == ActionKind.BAN for a in case.actions)
+            record = check_action(case, message.action_id, self.clock(), self._open_cases(case) if is_ban else ())
             call = build_call(case, record, self.endpoints)
         except ActionAlreadyHandled:
             return Outcome.SKIPPED

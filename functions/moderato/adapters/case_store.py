@@ -45,6 +45,8 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from moderato.models import Case, CaseEvent
+from moderato.review.sla import PROTECTED_LABELS
+from moderato.routing import QUEUE_FOR_LABEL
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -53,8 +55,10 @@ FEEDBACK_PK = "FEEDBACK"
 # Statuses in which a human still owes the case something (what review lists by default).
 ACTIVE_STATUSES = ("open", "claimed", "acknowledged")
 REVIEW_QUEUES = ("CrisisQueue", "ComplaintQueue", "SpamQueue")  # most urgent first
-# Queues whose open cases protect their author from a ban (complaint and crisis, see review/sla.py).
-PROTECTING_QUEUES = ("ComplaintQueue", "CrisisQueue")
+# Queues whose open cases protect their author from a ban: those of the protected labels (review/sla.py).
+PROTECTING_QUEUES = tuple(sorted(q for q in (QUEUE_FOR_LABEL[label] for label in PROTECTED_LABELS) if q))
+# A lease row outlives its action by far; DynamoDB's TTL removes it (the functions never delete).
+LEASE_RETENTION_SECONDS = 7 * 24 * 3600
 _INDEX_KEYS = ("pk", "sk", "gsi1pk", "gsi1sk")
 # A transaction holds at most 100 items: the case, its event, a feedback item, and TTL removals.
 _MAX_TRANSACTION_ITEMS = 100
@@ -207,8 +211,9 @@ class CaseStore:
         return self._save(case, event, expected_version, [], retain)
 
     def save_with_feedback(self, case: Case, event: CaseEvent, expected_version: int,
-                           feedback: dict[str, Any], retain: bool = False) -> Case:
-        """``save`` plus a feedback item (a reviewer's re-label), all or nothing."""
+                           feedback: dict[str, Any]) -> Case:
+        """``save`` plus a feedback item (a reviewer's re-label), all or nothing; a re-label is a person
+        acting on the case, so it always loses its retention TTL."""
         item = {
             "pk": FEEDBACK_PK,
             "sk": f"{feedback['at']}#{case.case_id}#{event.version:08d}",
@@ -217,7 +222,7 @@ class CaseStore:
         }
         put = {"Put": {"TableName": self._table, "Item": {k: _serializer.serialize(v) for k, v in item.items()},
                        "ConditionExpression": "attribute_not_exists(pk)"}}
-        return self._save(case, event, expected_version, [put], retain)
+        return self._save(case, event, expected_version, [put], retain=True)
 
     def _save(self, case: Case, event: CaseEvent, expected_version: int, extra: list[dict[str, Any]],
               retain: bool) -> Case:
@@ -386,12 +391,10 @@ class CaseStore:
                 for item in self._query(
                     IndexName="ByQueueStatus",
                     KeyConditionExpression="gsi1pk = :pk",
-                    FilterExpression="author_id = :author AND platform = :platform AND #label IN (:complaint, "
-                                     ":crisis)",
-                    ExpressionAttributeNames={"#label": "label"},
+                    # The queue follows the label: no label filter needed.
+                    FilterExpression="author_id = :author AND platform = :platform",
                     ExpressionAttributeValues={":pk": {"S": f"QUEUE#{queue}#{status}"},
-                                               ":author": {"S": author_id}, ":platform": {"S": platform},
-                                               ":complaint": {"S": "complaint"}, ":crisis": {"S": "crisis"}},
+                                               ":author": {"S": author_id}, ":platform": {"S": platform}},
                 ):
                     ids.append(str(item["case_id"]))
         return sorted(set(ids))
@@ -406,7 +409,8 @@ class CaseStore:
                 TableName=self._table,
                 Item={"pk": {"S": f"CASE#{case_id}"}, "sk": {"S": f"LEASE#{action_id}"},
                       "holder": {"S": holder}, "lease_until": {"N": str(now_s + seconds)},
-                      "taken_at": {"S": _iso(now) or ""}},
+                      "taken_at": {"S": _iso(now) or ""},
+                      "expires_at": {"N": str(now_s + LEASE_RETENTION_SECONDS)}},
                 ConditionExpression="attribute_not_exists(pk) OR lease_until <= :now",
                 ExpressionAttributeValues={":now": {"N": str(now_s)}},
             )

@@ -38,8 +38,7 @@ class HttpTransport:
         except urllib.error.HTTPError as error:
             # The platform's own words (e.g. Graph API's error object) go to the case history.
             detail = error.read()[:500].decode("utf-8", "replace")
-            raise PlatformError(error.code, detail or str(error.reason), answer=detail or str(error.reason)) \
-                from error
+            raise PlatformError(error.code, detail or str(error.reason)) from error
         except (urllib.error.URLError, TimeoutError, OSError) as error:
             raise PlatformError(0, f"platform unreachable: {error}") from error
         try:

@@ -43,8 +43,14 @@ def _crisis(message: dict[str, Any], base_url: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
+def window_text(minutes: int) -> str:
+    """A window as people say it: "15 min", "3 h" (shared with the signal reasons; this module stays light)."""
+    return f"{minutes} min" if minutes < 60 or minutes % 60 else f"{minutes // 60} h"
+
+
 def _window(minutes: Any) -> str:
-    return f"{minutes // 60} h" if isinstance(minutes, int) and minutes >= 60 and not minutes % 60 else f"{minutes} min"
+    # The message is JSON from SNS: only a whole number of minutes goes through window_text.
+    return window_text(minutes) if isinstance(minutes, int) else f"{minutes} min"
 
 
 def _samples(message: dict[str, Any]) -> list[str]:

@@ -10,7 +10,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from moderato.models import Post
 
@@ -110,7 +110,10 @@ def require_secret(secrets: dict[str, Any], platform: str, name: str) -> str:
     return value
 
 
-def epoch_to_datetime(value: Any, default: datetime) -> datetime:
+_Default = TypeVar("_Default", datetime, datetime | None)
+
+
+def epoch_to_datetime(value: Any, default: _Default) -> datetime | _Default:
     """Platforms send seconds, milliseconds, numeric strings or ISO strings: accept them all."""
     if value is None or value == "":
         return default

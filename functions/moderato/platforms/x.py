@@ -10,7 +10,7 @@ import base64
 import binascii
 import hmac
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from moderato.models import Author, Platform, Post, PostKind
@@ -41,7 +41,6 @@ KNOWN_EVENT_ARRAYS = (
     "user_event",
 )
 _TWITTER_TIME = "%a %b %d %H:%M:%S %z %Y"
-_UNKNOWN_TIME = datetime.min.replace(tzinfo=UTC)
 
 
 def crc_response_token(consumer_secret: str, crc_token: str) -> str:
@@ -110,13 +109,7 @@ def _count(value: Any) -> int | None:
 
 def _account_created_at(user: dict[str, Any]) -> datetime | None:
     """User objects carry ``created_at`` (tweets, v1.1 format) or ``created_timestamp`` (DM ``users``, ms)."""
-    if user.get("created_timestamp"):
-        parsed = epoch_to_datetime(user["created_timestamp"], _UNKNOWN_TIME)
-        return None if parsed == _UNKNOWN_TIME else parsed
-    try:
-        return datetime.strptime(str(user.get("created_at") or ""), _TWITTER_TIME)
-    except ValueError:
-        return None
+    return _timestamp(user, "created_timestamp", None)
 
 
 def _author(user: dict[str, Any], user_id: str | None) -> Author:
@@ -131,10 +124,15 @@ def _author(user: dict[str, Any], user_id: str | None) -> Author:
 
 
 def _created_at(tweet: dict[str, Any], default: datetime) -> datetime:
-    if tweet.get("timestamp_ms"):
-        return epoch_to_datetime(tweet["timestamp_ms"], default)
+    return _timestamp(tweet, "timestamp_ms", default) or default
+
+
+def _timestamp(obj: dict[str, Any], epoch_key: str, default: datetime | None) -> datetime | None:
+    """An epoch field in milliseconds (preferred) or ``created_at`` in X's v1.1 format, else ``default``."""
+    if obj.get(epoch_key):
+        return epoch_to_datetime(obj[epoch_key], default)
     try:
-        return datetime.strptime(tweet.get("created_at", ""), _TWITTER_TIME)
+        return datetime.strptime(str(obj.get("created_at") or ""), _TWITTER_TIME)
     except ValueError:
         return default
 

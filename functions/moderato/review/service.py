@@ -33,7 +33,7 @@ class CaseRepository(Protocol):
     def save(self, case: Case, event: CaseEvent, expected_version: int, retain: bool = False) -> Case: ...
 
     def save_with_feedback(self, case: Case, event: CaseEvent, expected_version: int,
-                           feedback: dict[str, Any], retain: bool = False) -> Case: ...
+                           feedback: dict[str, Any]) -> Case: ...
 
     def open_protected_cases_by_author(self, platform: str, author_id: str) -> list[str]: ...
 
@@ -125,7 +125,7 @@ class ReviewService:
         # The store refuses the write if someone changed the case since it was read (StaleCaseVersion).
         if change.feedback is not None:
             feedback = {**asdict(change.feedback), "at": change.feedback.at.isoformat()}
-            saved = self.cases.save_with_feedback(change.case, change.event, read.version, feedback, retain=True)
+            saved = self.cases.save_with_feedback(change.case, change.event, read.version, feedback)
         else:
             saved = self.cases.save(change.case, change.event, read.version, retain=True)
         for action in change.actions:

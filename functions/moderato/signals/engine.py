@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from moderato.alerting.format import window_text
 from moderato.models import Author, Label, Post, Verdict
 from moderato.reasons import Reason, reason
 from moderato.settings import BrandAccount
@@ -28,7 +29,7 @@ from moderato.signals.decide import (
     raises_priority,
     spam_evidence,
 )
-from moderato.signals.fingerprint import Fingerprint, bands_of, fingerprint, similarity
+from moderato.signals.fingerprint import Fingerprint, bands_of, fingerprint_of, similarity
 from moderato.signals.identity import (
     account_age,
     answers_someone_else,
@@ -40,7 +41,7 @@ from moderato.signals.identity import (
 )
 from moderato.signals.links import check_links
 from moderato.signals.store import FingerprintRecord, SignalStore, WavePost, WaveState
-from moderato.signals.text import excerpt, negative_words, terms
+from moderato.signals.text import excerpt, negative_words, terms, words
 from moderato.signals.waves import (
     WAVE_ESCALATED,
     Amplifier,
@@ -52,7 +53,6 @@ from moderato.signals.waves import (
     wave_id,
     wave_key,
     wave_level,
-    window_text,
 )
 
 _LINK_STRENGTH = {
@@ -107,7 +107,8 @@ class SignalEngine:
         first = self.store.first_sighting(case_id, _epoch(now + timedelta(days=self.config.retention.seen_days)))
         signals = self._identity_signals(post, at) + self._link_signals(post)
         signals += self._behaviour_signals(post, at, now, first)
-        fp = fingerprint(post.text)
+        tokens = words(post.text)  # normalized once: the fingerprint, the wave's terms, the sentiment count
+        fp = fingerprint_of(tokens)
         eligible = fp.token_count >= self.config.duplicates.min_tokens
         neighbours = self._neighbours(fp, case_id, at) if eligible else []
         # A customer complaining is never part of a campaign, however many customers write the same.
@@ -124,8 +125,8 @@ class SignalEngine:
                                        flagged)
             expires = _epoch(now + timedelta(hours=self.config.retention.fingerprint_hours))
             self.store.add_fingerprint(record, fp.bands(), expires)
-        counted = self._counted(post, adjusted.label, protected)
-        alert, wave_reasons = self._wave(post, counted, case_id, at, now, first)
+        counted = self._counted(tokens, adjusted.label, protected)
+        alert, wave_reasons = self._wave(post, tokens, counted, case_id, at, now, first)
         if wave_reasons:
             adjusted = adjusted.model_copy(update={"reasons": [*adjusted.reasons, *wave_reasons]})
         return Assessment(verdict=adjusted, priority_raised=raises_priority(adjusted.label, signals),
@@ -258,7 +259,7 @@ class SignalEngine:
 
     # --- crisis waves -------------------------------------------------------------------------------
 
-    def _counted(self, post: Post, label: Label, protected: bool) -> bool:
+    def _counted(self, tokens: list[str], label: Label, protected: bool) -> bool:
         """Negative posts count in waves: complaints and crises, and normal posts in which the classifier
         saw a complaint or whose words lean negative in its sentiment lexicon. Spam never counts."""
         waves = self.config.waves
@@ -270,10 +271,10 @@ class SignalEngine:
             return True
         if not waves.negative_min_words:
             return False
-        negative, positive = negative_words(post.text)
+        negative, positive = negative_words(tokens)
         return negative >= waves.negative_min_words and negative > positive
 
-    def _wave(self, post: Post, counted: bool, case_id: str, at: datetime, now: datetime,
+    def _wave(self, post: Post, tokens: list[str], counted: bool, case_id: str, at: datetime, now: datetime,
               first: bool) -> tuple[WaveAlert | None, list[Reason]]:
         config = self.config.waves
         if not counted:
@@ -281,7 +282,7 @@ class SignalEngine:
         subject = subject_of(post.text, config.subjects)
         key = wave_key(post.account_id, subject)
         if first:
-            self._count_in_wave(post, key, case_id, at, now)
+            self._count_in_wave(post, tokens, key, case_id, at, now)
         level = self._current_level(key, at, now)
         if level is None:
             return None, []
@@ -306,13 +307,14 @@ class SignalEngine:
                             escalation=joined)
         return alert, [*reasons, reason(codes.WAVE_ESCALATED, f"wave {state.wave_id}: {joined.followers:,} followers")]
 
-    def _count_in_wave(self, post: Post, key: str, case_id: str, at: datetime, now: datetime) -> None:
+    def _count_in_wave(self, post: Post, tokens: list[str], key: str, case_id: str, at: datetime,
+                       now: datetime) -> None:
         counter_key = f"WAVE#{key}"
         expires = _epoch(now + timedelta(days=self.config.retention.wave_days))
         self.store.increment(counter_key, minute_bucket(at), 1, expires)
         # Hour counters feed the learned baseline, which reads at most MAX_FOLD_HOURS back.
         self.store.increment(counter_key, hour_bucket(at), 1, _epoch(now + (MAX_FOLD_HOURS + 1) * HOUR))
-        self.store.add_wave_post(key, WavePost(case_id, at, tuple(terms(post.text)), post.author.followers or 0,
+        self.store.add_wave_post(key, WavePost(case_id, at, tuple(terms(tokens)), post.author.followers or 0,
                                                _author_name(post), excerpt(post.text)), expires)
 
     def _current_level(self, key: str, at: datetime, now: datetime) -> WaveLevel | None:

@@ -72,7 +72,11 @@ def minhash(items: set[str]) -> tuple[int, ...]:
 
 
 def fingerprint(text: str) -> Fingerprint:
-    tokens = words(text)
+    return fingerprint_of(words(text))
+
+
+def fingerprint_of(tokens: list[str]) -> Fingerprint:
+    """The fingerprint of a post's ``words`` (triage computes them once per post)."""
     return Fingerprint(minhash(features(tokens)), len(tokens))
 
 

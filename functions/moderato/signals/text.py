@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 
 from moderato.classify.confusables import CONFUSABLES
 from moderato.classify.features import sentiment_words
@@ -85,10 +86,10 @@ def words(text: str) -> list[str]:
     return [token for token in normalize(cleaned).tokens if _WORD.fullmatch(token)]
 
 
-def terms(text: str, limit: int = 8) -> list[str]:
-    """Distinct content words (for the "top terms" of a wave), at most ``limit``, 24 characters each."""
+def terms(tokens: Sequence[str], limit: int = 8) -> list[str]:
+    """Distinct content words of a post's ``words`` (a wave's "top terms"), at most ``limit``, 24 characters each."""
     seen: list[str] = []
-    for token in words(text):
+    for token in tokens:
         if len(token) >= 4 and token not in STOPWORDS and token not in seen:
             seen.append(token[:24])
         if len(seen) >= limit:
@@ -96,11 +97,10 @@ def terms(text: str, limit: int = 8) -> list[str]:
     return seen
 
 
-def negative_words(text: str) -> tuple[int, int]:
-    """(negative, positive) word counts from the classifier's sentiment lexicon (public lexicons)."""
+def negative_words(tokens: Sequence[str]) -> tuple[int, int]:
+    """(negative, positive) counts among a post's ``words``, from the classifier's sentiment lexicon."""
     negative, positive = sentiment_words()
-    found = words(text)
-    return sum(1 for w in found if w in negative), sum(1 for w in found if w in positive)
+    return sum(1 for w in tokens if w in negative), sum(1 for w in tokens if w in positive)
 
 
 def excerpt(text: str, limit: int = 120) -> str:

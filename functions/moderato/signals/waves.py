@@ -57,10 +57,6 @@ def minute_bucket(at: datetime) -> str:
     return f"M#{at:%Y%m%d%H%M}"
 
 
-def window_text(minutes: int) -> str:
-    return f"{minutes} min" if minutes < 60 or minutes % 60 else f"{minutes // 60} h"
-
-
 @dataclass(frozen=True, slots=True)
 class WindowLevel:
     minutes: int

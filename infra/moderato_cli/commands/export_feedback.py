@@ -27,11 +27,12 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
 from moderato_cli.paths import REPO_ROOT
+from moderato_local.stack import DEFAULT_AWS_PORT, FAKE_CREDENTIALS
 
 DEFAULT_LOCAL_API = "http://127.0.0.1:8787"
-DEFAULT_LOCAL_AWS_PORT = 5055
+DEFAULT_LOCAL_AWS_PORT = DEFAULT_AWS_PORT
 LOCAL_TABLE = "moderato-local-CasesTable"
-LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}  # the emulator's
+LOCAL_CREDENTIALS = {name.lower(): value for name, value in FAKE_CREDENTIALS.items()}  # the emulator's
 
 
 class ExportError(Exception):

@@ -32,13 +32,17 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from moderato.adapters.case_store import REVIEW_QUEUES
+from moderato.models import CaseStatus, Label, Platform
+from moderato.review.requests import MIN_WRITTEN_REASON, Decision
+
 DEFAULT_API = "http://127.0.0.1:8787"
-DECISIONS = ("hide", "dismiss", "acknowledge", "resolve", "escalate", "relabel", "reply", "close")
-QUEUES = ("CrisisQueue", "ComplaintQueue", "SpamQueue")
-STATUSES = ("open", "claimed", "acknowledged", "resolved", "dismissed", "closed")
-LABELS = ("spam", "complaint", "crisis", "normal")
-PLATFORMS = ("facebook", "instagram", "messenger", "x", "linkedin", "tiktok", "youtube")
-MIN_WRITTEN_REASON = 10  # the server's rule for re-labels, escalations and ban proposals
+# The server's own vocabulary, so the CLI's choices cannot drift from what the API accepts.
+DECISIONS = tuple(d.value for d in Decision)
+QUEUES = REVIEW_QUEUES
+STATUSES = tuple(s.value for s in CaseStatus)
+LABELS = tuple(label.value for label in Label)
+PLATFORMS = tuple(p.value for p in Platform)
 MAX_REMEMBERED = 500  # versions kept in the state file; the oldest are forgotten first
 
 
