@@ -44,6 +44,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from moderato.adapters.aws import conditional_failed
 from moderato.models import Case, CaseEvent
 from moderato.review.sla import PROTECTED_LABELS
 from moderato.routing import QUEUE_FOR_LABEL
@@ -415,7 +416,7 @@ class CaseStore:
                 ExpressionAttributeValues={":now": {"N": str(now_s)}},
             )
         except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            if conditional_failed(error):
                 return False
             raise
         return True
@@ -431,7 +432,7 @@ class CaseStore:
                 ExpressionAttributeValues={":zero": {"N": "0"}, ":holder": {"S": holder}},
             )
         except ClientError as error:
-            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            if not conditional_failed(error):
                 raise
 
     def feedback(self) -> Iterable[dict[str, Any]]:

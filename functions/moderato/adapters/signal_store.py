@@ -25,6 +25,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from moderato.adapters.aws import conditional_failed
 from moderato.signals.fingerprint import from_hex, to_hex
 from moderato.signals.store import Baseline, FingerprintRecord, WavePost, WaveState
 
@@ -63,8 +64,6 @@ def _wave_state(item: dict[str, Any]) -> WaveState:
                      last_active_at=_epoch_attribute(item, "last_active_at"))
 
 
-def _conditional_failed(error: ClientError) -> bool:
-    return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
 
 
 class DynamoSignalStore:
@@ -79,7 +78,7 @@ class DynamoSignalStore:
             self._db.put_item(TableName=self._table, ConditionExpression="attribute_not_exists(pk)",
                               Item={"pk": _s(f"SEEN#{case_id}"), "sk": _s("SEEN"), "expires_at": _n(expires_at)})
         except ClientError as error:
-            if _conditional_failed(error):
+            if conditional_failed(error):
                 return False
             raise
         return True
@@ -142,7 +141,7 @@ class DynamoSignalStore:
                     ExpressionAttributeValues={":t": {"BOOL": True}},
                 )
             except ClientError as error:
-                if not _conditional_failed(error):
+                if not conditional_failed(error):
                     raise
 
     # --- counters -----------------------------------------------------------------------------------
@@ -185,7 +184,7 @@ class DynamoSignalStore:
                                     "through": _s(baseline.through), "expires_at": _n(expires_at)},
                               **({"ExpressionAttributeValues": values} if values else {}))
         except ClientError as error:
-            if _conditional_failed(error):
+            if conditional_failed(error):
                 return False
             raise
         return True
@@ -245,7 +244,7 @@ class DynamoSignalStore:
                 ExpressionAttributeValues={":quiet_since": _n(int(quiet_since.timestamp())), ":case": _s(case_id)},
             )
         except ClientError as error:
-            if _conditional_failed(error):
+            if conditional_failed(error):
                 return False
             raise
         return True
@@ -261,7 +260,7 @@ class DynamoSignalStore:
                 ExpressionAttributeValues={":now": _n(int(now.timestamp())), ":expires": _n(expires_at)},
             )
         except ClientError as error:
-            if not _conditional_failed(error):
+            if not conditional_failed(error):
                 raise
 
     def mark_wave_published(self, wave_key: str, case_id: str, at: datetime) -> None:
@@ -280,7 +279,7 @@ class DynamoSignalStore:
                 ReturnValues="ALL_NEW",
             )
         except ClientError as error:
-            if _conditional_failed(error):
+            if conditional_failed(error):
                 return None
             raise
         return _wave_state(response["Attributes"])
@@ -298,5 +297,5 @@ class DynamoSignalStore:
                 ExpressionAttributeValues={":at": _s(_iso(at)), ":case": _s(case_id)},
             )
         except ClientError as error:
-            if not _conditional_failed(error):
+            if not conditional_failed(error):
                 raise

@@ -84,14 +84,18 @@ def test_extended_tweet_text_and_user_has_blocked_as_boolean() -> None:
     assert post.text == "the whole text" and post.kind == PostKind.REPLY and post.parent_id == "55"
 
 
-def test_direct_message() -> None:
-    payload = {"for_user_id": "2244994945", "direct_message_events": [{
+def direct_message(**sender: object) -> dict[str, object]:
+    """An Account Activity DM delivery (the documented example) from Jordan, with these user fields."""
+    return {"for_user_id": "2244994945", "direct_message_events": [{
         "type": "message_create", "id": "954491830116155396", "created_timestamp": "1516403560557",
         "message_create": {"target": {"recipient_id": "2244994945"}, "sender_id": "3001969357",
                            "message_data": {"text": "Hello World!"}}}],
         "users": {"3001969357": {"id": "3001969357", "name": "Jordan", "screen_name": "jordan",
-                                 "followers_count": 3}}}
-    [post] = x.parse(payload, CONTEXT)
+                                 "followers_count": 3, **sender}}}
+
+
+def test_direct_message() -> None:
+    [post] = x.parse(direct_message(), CONTEXT)
     assert post.kind == PostKind.MESSAGE and post.author.handle == "jordan"
     assert post.dedup_key == "x:dm:954491830116155396"
 
@@ -113,13 +117,8 @@ def test_tweet_author_age_and_post_count_come_from_the_user_object() -> None:
 
 
 def test_dm_author_age_comes_from_the_users_map_in_milliseconds() -> None:
-    payload = {"for_user_id": "2244994945", "direct_message_events": [{
-        "type": "message_create", "id": "954491830116155396", "created_timestamp": "1516403560557",
-        "message_create": {"target": {"recipient_id": "2244994945"}, "sender_id": "3001969357",
-                           "message_data": {"text": "Hello World!"}}}],
-        "users": {"3001969357": {"id": "3001969357", "created_timestamp": "1422556069340", "name": "Jordan",
-                                 "screen_name": "jordan", "protected": False, "verified": False,
-                                 "followers_count": 3, "friends_count": 12, "statuses_count": 96}}}
+    payload = direct_message(created_timestamp="1422556069340", protected=False, verified=False,
+                             friends_count=12, statuses_count=96)
     [post] = x.parse(payload, CONTEXT)
     assert post.author.account_created_at == datetime.fromtimestamp(1422556069.340, tz=UTC)
     assert post.author.posts_count == 96 and post.author.followers == 3
