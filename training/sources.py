@@ -37,10 +37,11 @@ class Example:
     id: str
     text: str
     label: str
-    source: str  # "authored", "feedback", "sms", "spamassassin"
+    source: str  # "authored", "feedback", "augmented", "sms", "spamassassin"
     lang: str = ""
     weight: float = 1.0
     group: str = ""  # the file it came from: one author's batch, kept together in cross-validation
+    origin: str = ""  # for a noisy copy (``augment.py``): the text it was made from
 
 
 # The first German batches (authored_de_NN) are largely translations of the first Spanish batches

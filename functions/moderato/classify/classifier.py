@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from moderato.classify.decision import Decision, decide, spam_evidence
+from moderato.classify.decision import Decision, decide, links_to_own_site, spam_evidence
 from moderato.classify.features import featurize
 from moderato.classify.langid import detect_language
 from moderato.classify.model import LinearModel, default_model
-from moderato.classify.normalize import PLACEHOLDERS, URL_TOKEN, Normalized, normalize
+from moderato.classify.normalize import MEDIA_TOKEN, PLACEHOLDERS, URL_TOKEN, Normalized, normalize
 from moderato.classify.rules import RuleHit, match_brand, match_rules, validate_brand_lexicon
+from moderato.classify.safety import SAFETY_OVERRIDE, check_safety
 from moderato.models import Label, Post, Verdict
 from moderato.reasons import EMPTY_TEXT, Reason, define, reason
 
@@ -35,14 +36,24 @@ _FLAG_REASONS: dict[str, str] = {
 }
 EMOJI_ONLY = define("input.emoji_only", "The post has only emojis or symbols, no words.")
 URL_ONLY = define("input.url_only", "The post is only a link.")
+UNSUPPORTED_SCRIPT = define(
+    "input.unsupported_script",
+    "Written in a script the classifier does not read (Arabic, Cyrillic, Chinese...): a human should look.",
+)
+# Most of the letters are outside the Latin alphabet the model and the safety net read.
+_FOREIGN_SHARE = 0.5
+_FOREIGN_MIN_LETTERS = 3
 
 
 class Classifier:
     """A model plus per-brand lexicons. ``classify`` is pure: same post, same verdict."""
 
     def __init__(self, model: LinearModel | None,
-                 brand_lexicons: Mapping[str, Mapping[str, Iterable[str]]] | None = None) -> None:
+                 brand_lexicons: Mapping[str, Mapping[str, Iterable[str]]] | None = None,
+                 brand_domains: Mapping[str, Iterable[str]] | None = None) -> None:
         self.model = model
+        # A link to the brand's own site is a customer pointing at a listing, not spam evidence.
+        self.brand_domains: dict[str, tuple[str, ...]] = {b: tuple(d) for b, d in (brand_domains or {}).items()}
         self.brand_lexicons: dict[str, Mapping[str, Iterable[str]]] = {}
         for brand, lexicon in (brand_lexicons or {}).items():
             self.add_brand_lexicon(brand, lexicon)
@@ -65,6 +76,8 @@ class Classifier:
         lexicon = extra_lexicon if extra_lexicon is not None else self.brand_lexicons.get(post.brand or "")
         brand_hits = match_brand(norm, lexicon)
         input_reasons = _input_reasons(norm)
+        if _unreadable_script(norm):
+            return self._unreadable(input_reasons, language)
         if not norm.tokens and not norm.domains:
             # Only invisible characters or punctuation: nothing a reader can see either.
             return self._empty(EMPTY_TEXT, input_reasons, language=None)
@@ -75,11 +88,28 @@ class Classifier:
         else:
             features = featurize(norm, hits, language, self.model.config)
             scores = self.model.probabilities(features)
-            decision: Decision = decide(scores, hits + brand_hits, self.model.policy, spam_evidence(norm, hits))
+            own_sites = self.brand_domains.get(post.brand or "", ())
+            decision: Decision = decide(scores, hits + brand_hits, self.model.policy,
+                                        spam_evidence(norm, hits + brand_hits, own_sites),
+                                        own_site_link=links_to_own_site(norm, own_sites))
             label, notes = decision.label, decision.notes
 
+        # The safety net binds: a suicidal or threatening post is crisis whatever the model or rules say.
+        safety = check_safety(norm)
+        if safety and label != Label.CRISIS:
+            label, notes = Label.CRISIS, (SAFETY_OVERRIDE,)
         reasons = _explain(label, hits + brand_hits, scores, notes, input_reasons, self.model is not None)
+        if safety:
+            reasons = [reason(h.code, h.matched) for h in safety] + [r for r in reasons if r.code != RULES_NONE]
         return Verdict(label=label, scores={k: round(v, 4) for k, v in scores.items()}, reasons=reasons,
+                       language=language, model=self.version, safety=[h.code for h in safety])
+
+    def _unreadable(self, extra: list[Reason], language: str | None) -> Verdict:
+        # Neither the model nor the safety net can read it, so it may hide a crisis: a person reads it
+        # in the complaint queue (a human within the hour) rather than it being filed as normal chatter,
+        # and without paging on-call for every post in a language the brand does not serve.
+        scores = {"spam": 0.0, "complaint": 1.0, "crisis": 0.0, "normal": 0.0}
+        return Verdict(label=Label.COMPLAINT, scores=scores, reasons=[reason(UNSUPPORTED_SCRIPT), *extra],
                        language=language, model=self.version)
 
     def _empty(self, code: str, extra: list[Reason] | None = None, language: str | None = None) -> Verdict:
@@ -88,11 +118,18 @@ class Classifier:
                        language=language, model=self.version)
 
 
+def _unreadable_script(norm: Normalized) -> bool:
+    """Most letters are in a script the classifier does not read (look-alikes are already folded)."""
+    letters = [ch for ch in norm.folded if ch.isalpha()]
+    foreign = sum(1 for ch in letters if not ("a" <= ch <= "z"))
+    return foreign >= _FOREIGN_MIN_LETTERS and foreign > _FOREIGN_SHARE * len(letters)
+
+
 def _input_reasons(norm: Normalized) -> list[Reason]:
     reasons = [reason(code) for flag, code in _FLAG_REASONS.items() if flag in norm.flags]
     words = [t for t in norm.tokens if t.isalnum() and t not in PLACEHOLDERS]
     if not words:
-        if norm.tokens and all(t == URL_TOKEN for t in norm.tokens):
+        if norm.tokens and all(t in (URL_TOKEN, MEDIA_TOKEN) for t in norm.tokens):
             reasons.append(reason(URL_ONLY))
         elif norm.emojis:
             reasons.append(reason(EMOJI_ONLY))
@@ -137,8 +174,18 @@ def default_classifier() -> Classifier:
     """The process-wide classifier (model loaded once per Lambda container)."""
     global _DEFAULT
     if _DEFAULT is None:
-        _DEFAULT = Classifier(default_model())
+        _DEFAULT = Classifier(default_model(), brand_domains=_configured_brand_domains())
     return _DEFAULT
+
+
+def _configured_brand_domains() -> dict[str, tuple[str, ...]]:
+    """Each brand's own sites, from the brand accounts file (validated when it loads)."""
+    from moderato.settings import load_brand_accounts  # configuration, read once per container
+
+    domains: dict[str, set[str]] = {}
+    for account in load_brand_accounts().values():
+        domains.setdefault(account.brand, set()).update(account.domains)
+    return {brand: tuple(sorted(sites)) for brand, sites in domains.items()}
 
 
 def set_brand_lexicons(lexicons: Mapping[str, Mapping[str, Iterable[str]]]) -> None:

@@ -8,6 +8,9 @@ explicit: a reviewer can see why "реrfect" matched "perfect".
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 # Cyrillic and Greek letters that render like Latin letters (lower and upper case).
 _PAIRS: dict[str, str] = {
     # Cyrillic lower case
@@ -49,3 +52,37 @@ CONFUSABLES: dict[int, str] = {ord(k): v for k, v in {**_PAIRS, **_regional_indi
 """A ``str.translate`` table: look-alike code point -> Latin lower-case letter."""
 
 CONFUSABLE_CHARS: frozenset[str] = frozenset(chr(c) for c in CONFUSABLES)
+
+_WORD = re.compile(r"\S+")
+_ASCII_LETTER = re.compile(r"[a-z]")
+
+
+def _cyrillic_or_greek(ch: str) -> bool:
+    return unicodedata.name(ch, "").startswith(("CYRILLIC", "GREEK"))
+
+
+def fold_confusables(text: str) -> tuple[str, bool]:
+    """Fold look-alikes word by word; True when a word mixes scripts (the spam trick).
+
+    A word wholly in Cyrillic or Greek is another language, not a disguise: it is left as written and
+    not flagged ("привет" stays "привет"). A word that mixes Latin with Cyrillic or Greek ("frее")
+    is folded and flagged. Latin-script look-alikes (small capitals, enclosed and regional-indicator
+    letters) are folded wherever they are, and flagged when the text also has plain Latin letters.
+    """
+    latin_text = bool(_ASCII_LETTER.search(text))
+    mixed = False
+
+    def one(match: re.Match[str]) -> str:
+        nonlocal mixed
+        word = match.group(0)
+        if not any(ch in CONFUSABLE_CHARS for ch in word):
+            return word
+        letters = [ch for ch in word if ch.isalpha()]
+        foreign = sum(1 for ch in letters if _cyrillic_or_greek(ch))
+        if letters and foreign == len(letters):
+            return word
+        if foreign or latin_text:
+            mixed = True
+        return word.translate(CONFUSABLES)
+
+    return _WORD.sub(one, text), mixed

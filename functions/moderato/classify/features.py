@@ -28,6 +28,7 @@ from pathlib import Path
 
 from moderato.classify.normalize import (
     EMAIL_TOKEN,
+    MEDIA_TOKEN,
     MENTION_TOKEN,
     ORDER_TOKEN,
     PHONE_TOKEN,
@@ -97,7 +98,7 @@ def extra_names(norm: Normalized, hits: list[RuleHit], language: str) -> list[st
     names += [f"F:{flag}" for flag in sorted(norm.flags)]
     names.append(f"L:{language}")
     tokens = norm.tokens
-    for tok in (URL_TOKEN, MENTION_TOKEN, PHONE_TOKEN, EMAIL_TOKEN, ORDER_TOKEN):
+    for tok in (URL_TOKEN, MEDIA_TOKEN, MENTION_TOKEN, PHONE_TOKEN, EMAIL_TOKEN, ORDER_TOKEN):
         count = tokens.count(tok)
         if count:
             names.append(f"M:{tok}:{_bucket(count)}")

@@ -20,18 +20,21 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from moderato.classify.confusables import CONFUSABLE_CHARS, CONFUSABLES
+from moderato.classify.confusables import CONFUSABLE_CHARS, fold_confusables
 
 MAX_CHARS = 4000
 """Longer posts are cut here: the start of a post carries its intent, and the cost stays bounded."""
 
 URL_TOKEN = "urltok"
+MEDIA_TOKEN = "mediatok"
+"""A photo or video a customer attached (t.co, pic.twitter.com, imgur, an Instagram or Facebook photo):
+how platforms deliver a complaint with its evidence, not a place a spammer sends readers."""
 MENTION_TOKEN = "mentiontok"
 EMAIL_TOKEN = "emailtok"
 PHONE_TOKEN = "phonetok"
 ORDER_TOKEN = "ordertok"
 NUMBER_TOKEN = "numtok"
-PLACEHOLDERS = frozenset({URL_TOKEN, MENTION_TOKEN, EMAIL_TOKEN, PHONE_TOKEN, ORDER_TOKEN, NUMBER_TOKEN})
+PLACEHOLDERS = frozenset({URL_TOKEN, MEDIA_TOKEN, MENTION_TOKEN, EMAIL_TOKEN, PHONE_TOKEN, ORDER_TOKEN, NUMBER_TOKEN})
 
 # Zero-width and invisible formatting characters, bidi embeddings/overrides/isolates, soft hyphen,
 # variation selectors and tag characters: invisible to a reader, used to split words for filters.
@@ -41,7 +44,9 @@ _INVISIBLE = re.compile(
 )
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
+# U+FFFD too: the Post model repairs lone surrogates to it before any stage sees the text (they cannot be
+# stored), and it is what a client that mangled an encoding leaves behind: invalid characters either way.
+_SURROGATE = re.compile("[\ud800-\udfff\ufffd]")
 # Mathematical alphanumerics, fullwidth and circled letters: NFKC folds them, but their use in a post
 # ("𝐅𝐑𝐄𝐄 𝐆𝐈𝐅𝐓") is itself a spam signal worth keeping.
 _STYLED = re.compile("[\U0001d400-\U0001d7ff\uff21-\uff3a\uff41-\uff5a\u24b6-\u24e9]")
@@ -53,17 +58,23 @@ _TLDS = (_TLDS_STRONG + "|co|me|de|es|eu|uk|us|ru|cn|be|ch|it|ca|tv|to|ai|pro|wi
          "|deals|today|space|website|page|life|world|news|email|fun|one|net|shopping|sale|promo|money")
 # Defanged dots ("[.]", "(dot)") always mean a link; a spaced dot ("site . com") only before a TLD
 # that is not also a common word in our languages ("de", "es", "me" are left alone).
+# A run of spaces is entered at its first character only (and kept whole), so a long run is scanned once,
+# not once per position (quadratic on adversarial text before); the matches are the same.
 _DEFANGED_DOT = re.compile(
-    r"\s*(?:\[\s*(?:\.|dot|punkt|point|punto)\s*\]|\(\s*(?:\.|dot|punkt|point|punto)\s*\)"
+    r"(?:(?<!\s)\s*+)?(?:\[\s*(?:\.|dot|punkt|point|punto)\s*\]|\(\s*(?:\.|dot|punkt|point|punto)\s*\)"
     r"|\{\s*(?:\.|dot|punkt|point|punto)\s*\})\s*"
 )
 _SPACED_DOT = re.compile(rf"(?<=[a-z0-9])(?:\s+\.\s*|\s*\.\s+|\s+dot\s+)(?=(?:{_TLDS_STRONG})\b)")
 _SPACED_WWW = re.compile(r"\bwww\s*\.\s*(?=[a-z0-9])")
 _HXXP = re.compile(r"\bh(?:xx|\*\*|tt)p(s?)\s*(?:\[:\]|:)\s*/\s*/\s*")
 
-_EMAIL = re.compile(r"[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}")
+# Both patterns may only start where a run of address or domain characters starts (the lookbehinds):
+# started again from every position inside a long run, each scan was quadratic ("a." * 50,000 took
+# 47 s). On every training and real-shape post the matches are the same as without them.
+_EMAIL = re.compile(r"(?<![a-z0-9._%+-])[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}")
 _URL = re.compile(
-    rf"(?:https?://|www\.)[^\s<>\"']+|\b(?:[a-z0-9][a-z0-9-]*\.)+(?:{_TLDS})\b(?:/[^\s<>\"']*)?"
+    rf"(?:https?://|www\.)[^\s<>\"']+"
+    rf"|(?<![a-z0-9])(?<![a-z0-9][.-])\b(?:[a-z0-9][a-z0-9-]*\.)+(?:{_TLDS})\b(?:/[^\s<>\"']*)?"
 )
 _MENTION = re.compile(r"(?<![\w@])@[a-z0-9_.]{2,30}")
 _PHONE = re.compile(
@@ -75,6 +86,15 @@ _PHONE = re.compile(
 # Order, ticket and parcel numbers: a long digit run, or a short prefix glued to digits (CMD-88213).
 _ORDER = re.compile(r"(?<![\w])(?:#\s?)?(?:[a-z]{1,4}[-_]?)?\d{5,}(?:[-_]\d+)*(?![\w])|(?<!\w)#\d{3,}(?!\w)")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+# X wraps every link in t.co and shows attached photos as t.co or pic.twitter.com links; Meta and image
+# hosts serve photos from these paths. A link elsewhere (a shop, a form, a chat invite) stays a link.
+_MEDIA_LINK = re.compile(
+    r"^(?:t\.co/|pic\.(?:twitter|x)\.com/|pbs\.twimg\.com/|video\.twimg\.com/|(?:i\.|m\.)?imgur\.com/"
+    r"|i\.redd\.it/|ibb\.co/|i\.ibb\.co/|postimg\.cc/|i\.postimg\.cc/|photos\.app\.goo\.gl/"
+    r"|(?:[a-z0-9-]+\.)*fbcdn\.net/|(?:[a-z0-9-]+\.)*cdninstagram\.com/"
+    r"|(?:instagram\.com|instagr\.am)/(?:p|reel|tv)/|(?:(?:m|web|mbasic)\.)?(?:facebook|fb)\.com/(?:photo|[^/\s]+/(?:photos|videos)/)"
+    r"|(?:twitter|x)\.com/[^/\s]+/status/\d+/(?:photo|video)/)"
+)
 
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g",
                        "$": "s", "@": "a", "|": "l", "€": "e"})
@@ -100,6 +120,12 @@ class Normalized:
     tokens: tuple[str, ...]
     flags: frozenset[str] = field(default_factory=frozenset)
     domains: tuple[str, ...] = ()
+    # The numbers that became ``numtok``, in order: the safety net tells "took 40 pills" from "took 2".
+    numbers: tuple[str, ...] = ()
+    # Hosts of the links that stay ``urltok`` (not photos), and the @handles without the "@": a link
+    # to the site of the brand the post addresses is a customer's evidence, not a spammer's.
+    link_domains: tuple[str, ...] = ()
+    mentions: tuple[str, ...] = ()
     letters: int = 0
     caps_ratio: float = 0.0
     emojis: int = 0
@@ -157,11 +183,9 @@ def normalize(text: str | None) -> Normalized:
 
     low = text.casefold()
     if any(ch in CONFUSABLE_CHARS for ch in low):
-        # Only a trick when look-alikes sit inside otherwise Latin text ("frее"); a whole word in
-        # Cyrillic is another language, but folding it does no harm to our four languages.
-        if re.search(r"[a-z]", low):
+        low, mixed = fold_confusables(low)
+        if mixed:
             flags.add("homoglyphs")
-        low = low.translate(CONFUSABLES)
     low = fold_accents(low)
 
     # Defanged links first, so "site[.]com" is seen as the link it is.
@@ -178,12 +202,19 @@ def normalize(text: str | None) -> Normalized:
 
     def _url(match: re.Match[str]) -> str:
         url = match.group(0)
-        host = re.sub(r"^(?:https?://)?(?:www\.)?", "", url).split("/")[0].split("?")[0].rstrip(".,;:!?)")
+        bare = re.sub(r"^(?:https?://)?(?:www\.)?", "", url)
+        host = bare.split("/")[0].split("?")[0].rstrip(".,;:!?)")
         if host:
             domains.append(host)
+        if _MEDIA_LINK.match(bare + "/"):
+            return f" {MEDIA_TOKEN} "
+        if host:
+            link_domains.append(host)
         return f" {URL_TOKEN} "
 
+    link_domains: list[str] = []
     low = _URL.sub(_url, low)
+    mentions = tuple(m.group(0)[1:] for m in _MENTION.finditer(low))
     low = _MENTION.sub(f" {MENTION_TOKEN} ", low)
     low = _PHONE.sub(f" {PHONE_TOKEN} ", low)
 
@@ -193,7 +224,13 @@ def normalize(text: str | None) -> Normalized:
     low = leet
 
     low = _ORDER.sub(f" {ORDER_TOKEN} ", low)
-    low = _NUMBER.sub(f" {NUMBER_TOKEN} ", low)
+    numbers: list[str] = []
+
+    def _number(match: re.Match[str]) -> str:
+        numbers.append(match.group(0))
+        return f" {NUMBER_TOKEN} "
+
+    low = _NUMBER.sub(_number, low)
 
     joined = _SEPARATED_LETTERS.sub(_join_letters, low)
     joined = _SPACED_LETTERS.sub(_join_letters, joined)
@@ -211,6 +248,9 @@ def normalize(text: str | None) -> Normalized:
         tokens=tokens,
         flags=frozenset(flags),
         domains=tuple(domains),
+        numbers=tuple(numbers),
+        link_domains=tuple(link_domains),
+        mentions=mentions,
         letters=len(letters),
         caps_ratio=caps_ratio,
         emojis=emojis,

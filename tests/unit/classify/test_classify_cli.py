@@ -72,3 +72,34 @@ def test_eval_rejects_unknown_label(tmp_path: Path, capsys: pytest.CaptureFixtur
     path = write(tmp_path, [{"text": "x", "label": "urgent"}])
     assert main(["eval", str(path)]) == 2
     assert ":1:" in capsys.readouterr().err
+
+
+def test_sentences_on_the_command_line_get_a_readable_verdict(capsys: pytest.CaptureFixture[str]) -> None:
+    # Given two sentences typed as a newcomer would, not a file
+    assert main(["classify", "je vais me suicider", "merci pour le bouquet, il était magnifique"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    # Then each gets its label first and its reasons below; the safety net shows as a rule, not a score
+    verdicts = [line for line in out if not line.startswith(" ")]
+    assert verdicts[0].split()[:2] == ["CRISIS", "rule"] and verdicts[0].endswith("je vais me suicider")
+    assert any("crisis.self_harm" in line for line in out)
+    assert verdicts[1].split()[0] == "NORMAL"
+
+
+def test_sentences_as_json_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["classify", "--json", "Ich bringe mich heute Nacht um"]) == 0
+    line = json.loads(capsys.readouterr().out)
+    assert line["label"] == "crisis" and line["reasons"][0]["code"] == "crisis.self_harm"
+
+
+def test_files_and_sentences_are_not_mixed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, [{"text": "hello"}])
+    assert main(["classify", str(path), "a sentence"]) == 2
+    assert "not both" in capsys.readouterr().err
+
+
+def test_a_long_sentence_is_classified_not_taken_for_a_file(capsys: pytest.CaptureFixture[str]) -> None:
+    # 1,000 emojis and a 600-character complaint: both far past a file name's 255 bytes
+    long_complaint = "@Floralys toujours pas de bouquet, commande FL-20931, " * 11
+    assert main(["classify", "😀" * 1000, long_complaint]) == 0
+    verdicts = [line for line in capsys.readouterr().out.splitlines() if not line.startswith(" ")]
+    assert len(verdicts) == 2 and verdicts[0].split()[0] == "NORMAL"

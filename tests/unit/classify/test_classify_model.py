@@ -46,15 +46,15 @@ def test_calibrated_scores_are_probabilities() -> None:
 @needs_model
 @pytest.mark.skipif(not DEV.exists(), reason="dev set not available")
 def test_dev_targets() -> None:
-    # The targets on the dev set, which training never reads (measured once per training run):
-    # no complaint as spam, crisis recall >= 0.97 (0.983 today, 59 of 60), macro-F1 >= 0.95 (0.9500 as
-    # reported, 0.94999 unrounded: on the line, see docs/MODEL_CARD.md). These guard what was reached.
+    # The targets on the dev set, which training never reads (measured once per training run): no
+    # complaint as spam, crisis recall >= 0.97 (0.983 today, 59 of 60), macro-F1 >= 0.95 (0.958 today,
+    # see docs/MODEL_CARD.md). These guard what was reached.
     from moderato_cli.commands.eval import evaluate
 
     figures = evaluate(str(DEV))
     assert figures["complaint_as_spam"] == 0
     assert figures["crisis_recall"] >= 0.97
-    assert figures["macro_f1"] >= 0.9499
+    assert figures["macro_f1"] >= 0.95
 
 
 def test_negation_marks_the_words_after_a_negator() -> None:

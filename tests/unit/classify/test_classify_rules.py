@@ -43,10 +43,30 @@ def test_every_rule_code_has_a_sentence() -> None:
         ("Ask me how I did it 💸", "rule.spam.engagement_hook"),
         ("Comment \"YES\" below and I'll send you the details", "rule.spam.engagement_hook"),
         ("Revenus passifs grâce à Mme Laurent, demandez-moi comment", "rule.spam.engagement_hook"),
+        ("check out my channel i make the same videos 🔥", "rule.spam.self_promo"),
+        ("sub4sub anyone? i sub back", "rule.spam.self_promo"),
+        ("follow me back pls 🙏", "rule.spam.self_promo"),
+        ("I recovered my lost funds thanks to @hackerX, he is legit", "rule.spam.recovery_scam"),
+        ("J'ai récupéré mes fonds grâce à @expert.recup, contactez-le sur whatsapp", "rule.spam.recovery_scam"),
+        ("copy and paste this before midnight or 7 years of bad luck", "rule.spam.chain_letter"),
+        ("Kopiere diesen Text und teile ihn vor Mitternacht", "rule.spam.chain_letter"),
+        ("hi dear check my profile 💋", "rule.spam.dating_bait"),
+        ("hola guapo 😘 mira mi perfil", "rule.spam.dating_bait"),
+        ("🎁 Retweet + follow to win a PS5", "rule.spam.giveaway"),
+        ("Kindly reach out to our customer care team via this link", "rule.spam.fake_support"),
     ],
 )
 def test_rule_matches(text: str, code: str) -> None:
     assert code in codes(text)
+
+
+@pytest.mark.parametrize("text", [
+    "@Delta thanks to @DeltaAssist for finding my bag!", "J'ai eu mon permis grâce à @AutoEcoleDuLac, merci Karim",
+    "@instagram please help me recover my hacked account", "Amo este labial 💋", "Hi dear 🌹 the table looks beautiful",
+    "RegioBahn wieder 50 Minuten Verspätung. Ich will mein Geld zurück.", "Amen to that, best coffee in town",
+])
+def test_spam_rules_leave_customers_alone(text: str) -> None:
+    assert not {c for c in codes(text) if c.startswith("rule.spam.")}
 
 
 @pytest.mark.parametrize("text", ["Where is your nearest store?", "Où est-ce que vous livrez ?",
