@@ -50,6 +50,7 @@ ROUTES = {
     ("POST", "approve"): "POST /cases/{case_id}/ban-proposals/{proposal_id}/approve",
     ("POST", "reject"): "POST /cases/{case_id}/ban-proposals/{proposal_id}/reject",
     ("POST", "undo-hide"): "POST /cases/{case_id}/undo-hide",
+    ("POST", "bulk-hide"): "POST /cases/bulk-hide",
 }
 
 
@@ -57,7 +58,7 @@ def review_event(method: str, path: str, claims: dict[str, Any] | None, body: di
                  query: dict[str, str] | None = None) -> dict[str, Any]:
     parts = path.strip("/").split("/")
     params: dict[str, str] = {}
-    if len(parts) >= 2:
+    if len(parts) >= 2 and parts[1] != "bulk-hide":
         params["case_id"] = parts[1]
     if len(parts) >= 4 and parts[2] == "ban-proposals":
         params["proposal_id"] = parts[3]

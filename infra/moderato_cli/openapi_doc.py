@@ -29,6 +29,7 @@ DESCRIPTION = (
 )
 # Import-time settings of the handler; placeholders are enough to read its routes.
 _PLACEHOLDER_ENV = {"CASES_TABLE_NAME": "openapi", "ACTIONS_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/1/q",
+                    "ALERTS_TOPIC_ARN": "arn:aws:sns:eu-west-1:1:openapi",
                     "AWS_DEFAULT_REGION": "eu-west-1", "POWERTOOLS_TRACE_DISABLED": "true"}
 
 

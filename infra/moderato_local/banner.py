@@ -26,6 +26,9 @@ def print_banner(console: Console, stack: LocalStack) -> None:
     console.print(f"AWS emulator (moto)  [cyan]{stack.aws_endpoint}[/]  region eu-west-1, fake credentials")
     console.print(f"HTTP API gateway     [cyan]{stack.gateway_url}[/]")
     console.print(f"health               [cyan]{stack.gateway_url}/health[/]")
+    if any(route.path == "/console" for route in stack.routes):
+        console.print(f"review console       [cyan]{stack.gateway_url}/console[/]  sign in with a token from "
+                      "`moderato token --user alice --group moderators`")
     for url in webhook_urls(stack):
         console.print(f"webhook              [cyan]{url}[/]")
     console.print(f"handler logs         {stack.log_file}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+import unicodedata
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import jwt
+
+from moderato.classify.confusables import CONFUSABLES
 
 DEFAULT_SECRETS_PATH = Path(__file__).resolve().parents[1] / "local" / "secrets.json"
 _SUB_NAMESPACE = uuid.UUID("6f1d0c5e-3f5a-4d0e-9a53-6d6f64657261")
@@ -38,6 +41,26 @@ class TokenError(Exception):
     """The token is missing, malformed, badly signed, expired, or for another issuer/audience."""
 
 
+def name_skeleton(user: str) -> str:
+    """What a user name looks like to a person: invisible characters dropped (zero-width, soft hyphen),
+    NFKC (full-width letters), case folded, Cyrillic and Greek look-alikes folded to the Latin letter,
+    spaces trimmed and collapsed. "alice", "ALICE", "ａｌｉｃｅ", "al\u00adice" and "аlice" (Cyrillic а) share one.
+    """
+    visible = "".join(ch for ch in user if unicodedata.category(ch) != "Cf")
+    folded = unicodedata.normalize("NFKC", visible).casefold().translate(CONFUSABLES)
+    return " ".join(folded.split())
+
+
+def local_sub(user: str) -> str:
+    """The sub the local pool gives a user name: stable, so audit records line up across tokens.
+
+    Names that look the same are one local user (their ``name_skeleton``), so a look-alike cannot approve
+    a colleague's proposal locally. In AWS identity is Cognito's own ``sub``: a look-alike name there is
+    another account, which only an administrator can create. The review API compares subs, never names.
+    """
+    return str(uuid.uuid5(_SUB_NAMESPACE, name_skeleton(user)))
+
+
 def issue_token(
     settings: JwtSettings,
     user: str,
@@ -45,11 +68,12 @@ def issue_token(
     ttl: int = 3600,
     scopes: Iterable[str] = (),
     now: float | None = None,
+    sub: str | None = None,
 ) -> str:
-    """A Cognito-ID-token-shaped JWT; ``sub`` is stable per user name so audit records line up."""
+    """A Cognito-ID-token-shaped JWT; ``sub`` defaults to the user name's ``local_sub``."""
     issued = int(now if now is not None else time.time())
     claims: dict[str, Any] = {
-        "sub": str(uuid.uuid5(_SUB_NAMESPACE, user)),
+        "sub": sub or local_sub(user),
         "username": user,
         "cognito:username": user,
         "cognito:groups": list(groups),

@@ -179,3 +179,86 @@ def test_the_cli_reviews_through_the_api_and_exports_feedback(
     assert main(["export-feedback", "--local", "--api", stack.gateway_url, "--table", stack.resources["CasesTable"],
                  "--out", str(local)]) == 0
     assert expected in [json.loads(line) for line in local.read_text().splitlines()]
+
+
+# ---------------------------------------------------------------- one person across the brand's surfaces
+
+
+def test_jeannes_facebook_comment_cannot_be_banned_while_her_messenger_complaint_is_open(
+    stack: LocalStackProcess, tmp_path: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from moderato_cli.commands.replay import replay
+    from moderato_cli.deliveries import load_secrets, read_rows
+    from moderato_cli.demo import DEMO_FILE, expected_case_ids
+    from moderato_cli.main import main
+    from moderato_cli.paths import LOCAL_SECRETS
+
+    # Given Jeanne's four demo posts, signed and sent to the webhooks, triaged by the real pipeline:
+    # her Facebook comment (demo-02) and Messenger message (demo-07) on the Page, two posts on X.
+    rows = [row for row in read_rows(DEMO_FILE) if row["id"] in ("demo-02", "demo-03", "demo-07", "demo-13")]
+    assert replay(rows, stack.gateway_url, load_secrets(LOCAL_SECRETS)) == {200: 4}
+    assert stack.wait_idle(30)
+    ids = dict(zip((row["id"] for row in rows), expected_case_ids(rows), strict=True))
+    alice, bob = bearer("alice", "moderators"), bearer("bob", "approvers")
+
+    # The Facebook comment quotes her order, and its case view lists her Messenger case (same Page, same id).
+    detail = api(stack, "GET", f"/cases/{ids['demo-02']}", alice).json()
+    assert detail["case"]["label"] == "complaint" and detail["case"]["order_numbers"] == ["FL-20931"]
+    person = detail["case"]["person_key"]
+    assert person.startswith("floralys/meta/")
+    assert [(c["case_id"], c["label"], c["status"], c["platform"]) for c in detail["related"]] == [
+        (ids["demo-07"], "complaint", "open", "messenger")]
+    # Her cases are listed by person key; her platform user id also finds the same account on X.
+    listed = api(stack, "GET", f"/cases?author={person}", alice).json()["items"]
+    assert sorted(c["case_id"] for c in listed) == sorted([ids["demo-02"], ids["demo-07"]])
+    user_id = person.rsplit("/", 1)[1]
+    listed = api(stack, "GET", f"/cases?author={user_id}", alice).json()["items"]
+    assert sorted(c["case_id"] for c in listed) == sorted(ids.values())
+    # The CLI shows the same: her cases by person key, and her Messenger case beside the comment.
+    monkeypatch.setenv("MODERATO_CACHE_DIR", str(tmp_path / "cache"))
+    cli = ["review", "--api", stack.gateway_url, "--token", issue_token(JWT, "alice", ["moderators"])]
+    capsys.readouterr()
+    assert main([*cli, "list", "--author", person]) == 0 and ids["demo-07"] in capsys.readouterr().out
+    assert main([*cli, "show", ids["demo-02"]]) == 0
+    shown = capsys.readouterr().out
+    assert "order: FL-20931" in shown and f"{ids['demo-07']} complaint / open on messenger (order FL-20931)" in shown
+
+    # A reviewer moves the Facebook comment out of the complaint queue (she is helped in Messenger)...
+    answer = api(stack, "POST", f"/cases/{ids['demo-02']}/decisions", alice,
+                 {"expected_version": detail["case"]["version"], "decision": "relabel", "label": "normal",
+                  "reason": "the same order is handled in her Messenger conversation"})
+    assert answer.status_code == 200, answer.text
+    # ...and then proposes banning its author: refused, naming the open Messenger complaint.
+    answer = api(stack, "POST", f"/cases/{ids['demo-02']}/ban-proposals", bob,
+                 {"expected_version": answer.json()["version"], "reason": "she keeps posting about the same order"})
+    assert answer.status_code == 409 and answer.json()["code"] == "complaint_open"
+    assert f"complaint on messenger: case {ids['demo-07']}" in answer.json()["message"]
+    assert "must not be silenced" in answer.json()["message"]
+    assert api(stack, "GET", f"/cases/{ids['demo-02']}", alice).json()["case"]["ban_proposals"] == []
+
+
+def test_a_re_label_to_crisis_alerts_on_call_once(stack: LocalStackProcess) -> None:
+    from moderato_cli.demo import AlertsInbox
+
+    inbox = AlertsInbox(stack.client("sqs"), stack.client("sns")).open(stack.resources["AlertsTopic"])
+    try:
+        now = datetime.now(UTC) - timedelta(minutes=1)
+        case = make_case(Label.COMPLAINT, "facebook-e2e-escalated", author_id="sophie-9", now=now,
+                         text="@Floralys mon fils a fait une réaction allergique à vos lys")
+        CaseStore(stack.resources["CasesTable"], stack.client("dynamodb")).create(case, opening_event(case))
+        alice = bearer("alice", "moderators")
+        path = "/cases/facebook-e2e-escalated/decisions"
+        answer = api(stack, "POST", path, alice, {"expected_version": 1, "decision": "escalate",
+                                                  "reason": "a child in hospital after our lilies"})
+        assert answer.status_code == 200 and answer.json()["label"] == "crisis"
+        [alert] = [a for a in inbox.take_new() if a.get("kind") == "crisis_case"]
+        assert alert["case_id"] == "facebook-e2e-escalated" and alert["label"] == "crisis"
+        # Re-labelled away, then escalated again: no second page for the same case.
+        answer = api(stack, "POST", path, alice, {"expected_version": 2, "decision": "relabel", "label": "complaint",
+                                                  "reason": "a mild rash, the doctor says it is nothing"})
+        answer = api(stack, "POST", path, alice, {"expected_version": 3, "decision": "escalate",
+                                                  "reason": "the press called about the lilies"})
+        assert answer.status_code == 200
+        assert [a for a in inbox.take_new() if a.get("kind") == "crisis_case"] == []
+    finally:
+        inbox.close()

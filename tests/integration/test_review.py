@@ -349,7 +349,8 @@ def test_every_route_answers_what_the_openapi_document_says(aws: AwsEnv, review:
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     seed(aws, now_case(Label.SPAM, "facebook-s1", author_id="spammer"),
          now_case(Label.SPAM, "facebook-s2", author_id="bot-2"), now_case(Label.SPAM, "facebook-s3", author_id="bot-3"),
-         now_case(Label.COMPLAINT, "facebook-k1", author_id="jeanne"))
+         now_case(Label.COMPLAINT, "facebook-k1", author_id="jeanne"),
+         now_case(Label.SPAM, "facebook-w1", author_id="wave-bot-1"))
     api = ContractClient(review)
     broken = pytest.MonkeyPatch()
 
@@ -445,12 +446,24 @@ def test_every_route_answers_what_the_openapi_document_says(aws: AwsEnv, review:
     assert status == 503
     broken.undo()
 
+    # A spam wave: each case decided on its own, one outcome per case.
+    wave = {"reason": "the same crypto scam pasted by bots", "cases": [
+        {"case_id": "facebook-w1", "expected_version": 1}, {"case_id": "facebook-k1", "expected_version": 1},
+        {"case_id": "nope", "expected_version": 1}]}
+    status, answer = api("POST", "/cases/bulk-hide", MODERATOR, wave)
+    assert status == 200
+    assert [(r["ok"], r.get("code")) for r in answer["results"]] == [(True, None), (False, "complaint_open"),
+                                                                     (False, "not_found")]
+    assert api("POST", "/cases/bulk-hide", MODERATOR, {**wave, "reason": "bots"})[0] == 422
+    assert api("POST", "/cases/bulk-hide", MODERATOR, {**wave, "cases": []})[0] == 422
+
     # Every route: 401 without identity, 403 for a token without a review group.
     bodies = {"claim": {"expected_version": 1}, "release": {"expected_version": 1},
               "decisions": {"expected_version": 1, "decision": "close"},
               "ban-proposals": {"expected_version": 1, "reason": reason}, "approve": {"expected_version": 1},
-              "reject": {"expected_version": 1}, "undo-hide": {"expected_version": 1, "reason": "oops"}}
-    paths = [("GET", "/cases"), ("GET", "/cases/facebook-s1"),
+              "reject": {"expected_version": 1}, "undo-hide": {"expected_version": 1, "reason": "oops"},
+              "bulk-hide": wave}
+    paths = [("GET", "/cases"), ("GET", "/cases/facebook-s1"), ("POST", "/cases/bulk-hide"),
              *(("POST", f"/cases/facebook-s1/{step}") for step in ("claim", "release", "decisions", "ban-proposals",
                                                                    "undo-hide")),
              *(("POST", f"/cases/facebook-s1/ban-proposals/p/{step}") for step in ("approve", "reject"))]
@@ -517,21 +530,30 @@ def test_the_author_of_an_open_crisis_case_cannot_be_banned_anywhere(aws: AwsEnv
     assert status == 201
 
 
-def test_hiding_spam_by_an_author_with_an_open_complaint_does_not_make_her_a_repeat_offender(
+def test_no_post_of_a_person_with_an_open_complaint_is_hidden_on_any_surface_of_the_brand(
     aws: AwsEnv, review: Any,
 ) -> None:
     from moderato.adapters.signal_store import DynamoSignalStore
     from moderato.signals.engine import offender_key
 
-    seed(aws, now_case(Label.COMPLAINT, "facebook-k3", author_id="jeanne"),
+    # Her complaint is in Messenger; a comment of hers on the Page was labelled spam.
+    seed(aws, now_case(Label.COMPLAINT, "messenger-k3", author_id="jeanne", platform=Platform.MESSENGER),
          now_case(Label.SPAM, "facebook-s3", author_id="jeanne"))
-    status, case = call(review, "POST", "/cases/facebook-s3/decisions", MODERATOR,
+    status, body = call(review, "POST", "/cases/facebook-s3/decisions", MODERATOR,
                         {"expected_version": 1, "decision": "hide", "reason": "off-topic promo link"})
-    assert status == 200 and case["actions"][0]["kind"] == "hide"  # her spam may still be hidden
+    assert status == 409 and body["code"] == "complaint_open"
+    assert "complaint on messenger: case messenger-k3" in body["message"]
+    assert store(aws).get("facebook-s3").actions == []
     signals = DynamoSignalStore(aws.env["SIGNALS_TABLE_NAME"], aws.client("dynamodb"))
     assert signals.counts(offender_key("facebook", "jeanne"), "TOTAL", "TOTAL") == {}
-    event = store(aws).history("facebook-s3")[-1]
-    assert event.data["repeat_offence"] is False and event.data["not_counted_because_open"] == ["facebook-k3"]
+    # Once the complaint is re-labelled with a written reason, the spam may be hidden.
+    status, _ = call(review, "POST", "/cases/messenger-k3/decisions", MODERATOR,
+                     {"expected_version": 1, "decision": "relabel", "label": "normal",
+                      "reason": "a question about opening hours, not a complaint"})
+    assert status == 200
+    status, case = call(review, "POST", "/cases/facebook-s3/decisions", MODERATOR,
+                        {"expected_version": 1, "decision": "hide", "reason": "off-topic promo link"})
+    assert status == 200 and case["actions"][0]["kind"] == "hide"
 
 
 # ---------------------------------------------------------------- a case a reviewer acted on never expires

@@ -86,3 +86,10 @@ class InvalidRequest(ReviewError):
 class ActionQueueUnavailable(ReviewError):
     status = 503
     code = "actions_unavailable"
+
+
+class AlertUnavailable(ReviewError):
+    """The change was recorded (e.g. a re-label to crisis) but its crisis alert could not be published."""
+
+    status = 503
+    code = "alert_unavailable"

@@ -3,6 +3,11 @@
 API Gateway HTTP APIs hand claims to Lambda as strings and flatten arrays, so ``cognito:groups``
 arrives as ``"[moderators approvers]"``; the local gateway copies that. A JSON list (``'["a","b"]'``),
 a real list (direct invocation, tests) and a comma-separated string are accepted too.
+
+A person is their token's ``sub``: Cognito's immutable, never reassigned user id. User names are for
+display only. Names that look alike (``alice``, ``Alice``, ``alice`` with a zero-width space or a
+Cyrillic ``а``) may be one person or two; only ``sub`` says which, so every "same person?" rule
+(self-approval, whose claim) compares subs, and a token without one is refused.
 """
 
 from __future__ import annotations
@@ -21,9 +26,13 @@ REVIEW_GROUPS = frozenset({MODERATORS, APPROVERS})
 
 @dataclass(frozen=True)
 class Reviewer:
-    username: str
-    sub: str | None
+    username: str  # for display (history, messages); never compared
+    sub: str  # who the person is
     groups: frozenset[str]
+
+    def is_person(self, sub: str | None) -> bool:
+        """Whether ``sub`` is this reviewer. A record without a sub (written before subs were kept) is nobody's."""
+        return sub is not None and sub == self.sub
 
     @property
     def is_approver(self) -> bool:
@@ -62,12 +71,13 @@ def reviewer_from_claims(claims: Mapping[str, Any] | None) -> Reviewer:
     """The reviewer, or NotAuthenticated when the request carries no usable identity.
 
     The gateway already refused invalid tokens (401); this is the second lock, for a route deployed
-    without its authorizer by mistake: no identity, no case data.
+    without its authorizer by mistake: no identity, no case data. ``sub`` is compared exactly as the
+    issuer wrote it: it is an opaque id, not a name to normalise.
     """
     if not claims:
         raise NotAuthenticated("no verified identity on this request")
-    username = claims.get("cognito:username") or claims.get("username") or claims.get("sub")
-    if not username:
-        raise NotAuthenticated("the token names no user")
-    return Reviewer(username=str(username), sub=str(claims["sub"]) if claims.get("sub") else None,
-                    groups=parse_groups(claims.get("cognito:groups")))
+    sub = str(claims.get("sub") or "")
+    if not sub.strip():
+        raise NotAuthenticated("the token has no sub: the review API cannot tell who this person is")
+    username = claims.get("cognito:username") or claims.get("username") or sub
+    return Reviewer(username=str(username), sub=sub, groups=parse_groups(claims.get("cognito:groups")))

@@ -25,6 +25,8 @@ from moderato.models import (
     Promise,
     ProposalStatus,
 )
+from moderato.people import PersonCase
+from moderato.review import capabilities
 from moderato.review.errors import (
     ClaimedByOther,
     ComplainantProtected,
@@ -117,7 +119,8 @@ def check_version(case: Case, expected_version: int) -> None:
 
 
 def _check_not_claimed_by_other(case: Case, reviewer: Reviewer) -> None:
-    if case.claimed_by and case.claimed_by != reviewer.username:
+    # By sub: a claim recorded without one (before subs were kept) is nobody's; an approver releases it.
+    if case.claimed_by and not reviewer.is_person(case.claimed_by_sub):
         raise ClaimedByOther(f"case {case.case_id} is claimed by {case.claimed_by}; ask them or an approver "
                              "to release it first")
 
@@ -129,16 +132,22 @@ def _written(reason: str | None, what: str) -> str:
     return text
 
 
-def complainant_refusal(case: Case, open_cases: Sequence[str], what: str) -> ComplainantProtected | None:
-    """The guardrail: no ban while the author has an open complaint or crisis case (this one or another).
+def complainant_refusal(case: Case, open_cases: Sequence[PersonCase], what: str) -> ComplainantProtected | None:
+    """The guardrail: no hide and no ban while the author has an open complaint or crisis case, this one or
+    another on any surface of the brand (same person key: Facebook, Messenger, Instagram; one X account).
 
-    ``open_cases``: ids of the author's other open complaint and crisis cases (the store's query).
+    ``open_cases``: the person's open complaint and crisis cases (the store's person index).
     """
-    ids = sorted({*open_cases, *([case.case_id] if protects_author(case) else [])})
-    if not ids:
+    protecting = {c.case_id: c for c in open_cases}
+    if protects_author(case):
+        protecting[case.case_id] = PersonCase(case_id=case.case_id, label=case.label, status=case.status,
+                                              platform=case.post.platform)
+    if not protecting:
         return None
+    named = "; ".join(f"{c.label.value} on {c.platform.value}: case {c.case_id}"
+                      for c in sorted(protecting.values(), key=lambda c: c.case_id))
     return ComplainantProtected(
-        f"{what} refused: the author has an open complaint or crisis case (case {', '.join(ids)}). The "
+        f"{what} refused: this person has an open complaint or crisis case ({named}). The "
         "customer who complained, or who raised a crisis such as a health hazard, must not be silenced. "
         "Resolve the case, or re-label it with a written reason first if it is not really a complaint "
         "or a crisis."
@@ -152,7 +161,7 @@ def _next(case: Case, now: datetime, **changes: Any) -> Case:
 def _event(case: Case, reviewer: Reviewer, now: datetime, action: str, reason: str | None,
            **data: Any) -> CaseEvent:
     """The history entry for the change from ``case`` (as read) to its next version."""
-    return CaseEvent(case_id=case.case_id, at=now, actor=reviewer.username, action=action,
+    return CaseEvent(case_id=case.case_id, at=now, actor=reviewer.username, actor_sub=reviewer.sub, action=action,
                      version=case.version + 1, reason=reason,
                      data={"from_version": case.version, "groups": sorted(reviewer.groups), **data})
 
@@ -172,10 +181,10 @@ def claim(case: Case, reviewer: Reviewer, expected_version: int, now: datetime) 
     if case.status in CLOSED_STATUSES:
         raise DecisionNotAllowed(f"case {case.case_id} is {case.status.value}: nothing left to claim")
     _check_not_claimed_by_other(case, reviewer)
-    if case.claimed_by == reviewer.username:
+    if case.claimed_by and reviewer.is_person(case.claimed_by_sub):
         return None
     status = CaseStatus.CLAIMED if case.status == CaseStatus.OPEN else case.status
-    return Change(_next(case, now, claimed_by=reviewer.username, status=status),
+    return Change(_next(case, now, claimed_by=reviewer.username, claimed_by_sub=reviewer.sub, status=status),
                   _event(case, reviewer, now, "claimed", None))
 
 
@@ -185,11 +194,11 @@ def release(case: Case, reviewer: Reviewer, expected_version: int, now: datetime
     check_version(case, expected_version)
     if not case.claimed_by:
         raise DecisionNotAllowed(f"case {case.case_id} is not claimed")
-    if case.claimed_by != reviewer.username and not reviewer.is_approver:
+    if not reviewer.is_person(case.claimed_by_sub) and not reviewer.is_approver:
         raise NotAllowed(f"case {case.case_id} is claimed by {case.claimed_by}; only they or an approver "
                          "may release it")
     status = CaseStatus.OPEN if case.status == CaseStatus.CLAIMED else case.status
-    return Change(_next(case, now, claimed_by=None, status=status),
+    return Change(_next(case, now, claimed_by=None, claimed_by_sub=None, status=status),
                   _event(case, reviewer, now, "released", reason, previous_holder=case.claimed_by))
 
 
@@ -197,8 +206,8 @@ def release(case: Case, reviewer: Reviewer, expected_version: int, now: datetime
 
 
 def decide(case: Case, reviewer: Reviewer, request: DecisionRequest, now: datetime, sla: SlaPolicy,
-           new_id: IdFactory = _new_id, author_open_cases: Sequence[str] = ()) -> Change:
-    """``author_open_cases``: the author's other open complaint/crisis cases (read for a hide only)."""
+           new_id: IdFactory = _new_id, author_open_cases: Sequence[PersonCase] = ()) -> Change:
+    """``author_open_cases``: the person's open complaint/crisis cases on the brand (read for a hide only)."""
     reviewer.require_reviewer()
     check_version(case, request.expected_version)
     _check_not_claimed_by_other(case, reviewer)
@@ -212,26 +221,26 @@ def decide(case: Case, reviewer: Reviewer, request: DecisionRequest, now: dateti
         raise DecisionNotAllowed(f"'{decision.value}' does not apply to a {case.label.value} case that is "
                                  f"{case.status.value} (allowed: {allowed})")
     if decision == Decision.HIDE:
-        return _hide(case, reviewer, request, now, new_id, author_open_cases)
+        # Any post of hers, on any surface of the brand: hiding it would silence her all the same.
+        refusal = complainant_refusal(case, author_open_cases, "hiding this post")
+        if refusal:
+            raise refusal
+        capabilities.check_decision(case, request)
+        return _hide(case, reviewer, request, now, new_id)
+    capabilities.check_decision(case, request)
     handler = _DECISIONS[decision]
     return handler(case, reviewer, request, now, sla, new_id)
 
 
-def _hide(case: Case, reviewer: Reviewer, request: DecisionRequest, now: datetime, new_id: IdFactory,
-          author_open_cases: Sequence[str]) -> Change:
+def _hide(case: Case, reviewer: Reviewer, request: DecisionRequest, now: datetime, new_id: IdFactory) -> Change:
     # Only a request: ``hidden`` turns true when the actions function has performed it (or dry-run it).
     action = _request(ActionKind.HIDE, reviewer, now, new_id)
     nxt = _next(case, now, status=CaseStatus.CLOSED, actions=[*case.actions, action])
-    # Hiding spam confirms its author as a spammer, except someone whose complaint or crisis is open:
-    # counting her as a repeat offender would push her next (legitimate) posts towards spam.
+    # Hiding spam confirms its author as a spammer (nobody with an open complaint gets this far).
     author = case.post.author.id
-    open_cases = sorted(set(author_open_cases) - {case.case_id})
-    offender = (case.post.platform.value, author) if case.label == Label.SPAM and author and not open_cases \
-        else None
-    extra: dict[str, Any] = {"repeat_offence": offender is not None}
-    if open_cases:
-        extra["not_counted_because_open"] = open_cases
-    event = _event(case, reviewer, now, "decided.hide", request.reason, action_id=action.action_id, **extra)
+    offender = (case.post.platform.value, author) if case.label == Label.SPAM and author else None
+    event = _event(case, reviewer, now, "decided.hide", request.reason, action_id=action.action_id,
+                   repeat_offence=offender is not None)
     return Change(nxt, event, [action], repeat_offender=offender)
 
 
@@ -323,7 +332,7 @@ def _resolve(case: Case, reviewer: Reviewer, request: DecisionRequest, now: date
         promise = promise.model_copy(update={"resolved_at": now, "kept": kept, "outcome": outcome or None})
     resolve_due = resolve_deadline(case, sla)
     within_sla = resolve_due is None or now <= resolve_due
-    nxt = _next(case, now, status=CaseStatus.RESOLVED, promise=promise, claimed_by=None)
+    nxt = _next(case, now, status=CaseStatus.RESOLVED, promise=promise, claimed_by=None, claimed_by_sub=None)
     event = _event(case, reviewer, now, "resolved", request.reason, outcome=outcome or None, promise_kept=kept,
                    resolved_within_sla=within_sla)
     return Change(nxt, event)
@@ -342,7 +351,7 @@ def _reply(case: Case, reviewer: Reviewer, request: DecisionRequest, now: dateti
 
 def _close(case: Case, reviewer: Reviewer, request: DecisionRequest, now: datetime, sla: SlaPolicy,
            new_id: IdFactory) -> Change:
-    return Change(_next(case, now, status=CaseStatus.CLOSED, claimed_by=None),
+    return Change(_next(case, now, status=CaseStatus.CLOSED, claimed_by=None, claimed_by_sub=None),
                   _event(case, reviewer, now, "closed", request.reason))
 
 
@@ -392,8 +401,8 @@ def _with_proposal(case: Case, proposal: BanProposal) -> list[BanProposal]:
 
 
 def propose_ban(case: Case, reviewer: Reviewer, expected_version: int, reason: str, now: datetime,
-                open_cases: Sequence[str], new_id: IdFactory = _new_id) -> Change:
-    """``open_cases``: ids of the author's open complaint and crisis cases (any case, not only this one)."""
+                open_cases: Sequence[PersonCase], new_id: IdFactory = _new_id) -> Change:
+    """``open_cases``: the person's open complaint and crisis cases on the brand (any surface)."""
     reviewer.require_reviewer()
     check_version(case, expected_version)
     written = _written(reason, "a ban proposal")
@@ -409,7 +418,8 @@ def propose_ban(case: Case, reviewer: Reviewer, expected_version: int, reason: s
                                  f"(proposal {live[0].proposal_id})")
     proposal = BanProposal(proposal_id=new_id(), target_author_id=author.id, target_author_name=author.name,
                            platform=case.post.platform, account_id=case.post.account_id,
-                           proposed_by=reviewer.username, proposed_at=now, reason=written)
+                           proposed_by=reviewer.username, proposed_by_sub=reviewer.sub, proposed_at=now,
+                           reason=written)
     nxt = _next(case, now, ban_proposals=[*case.ban_proposals, proposal])
     event = _event(case, reviewer, now, "ban.proposed", written, proposal_id=proposal.proposal_id,
                    target_author_id=author.id)
@@ -417,24 +427,29 @@ def propose_ban(case: Case, reviewer: Reviewer, expected_version: int, reason: s
 
 
 def approve_ban(case: Case, reviewer: Reviewer, proposal_id: str, expected_version: int, reason: str | None,
-                now: datetime, open_cases: Sequence[str], new_id: IdFactory = _new_id) -> Change:
+                now: datetime, open_cases: Sequence[PersonCase], new_id: IdFactory = _new_id) -> Change:
     reviewer.require_approver()
     check_version(case, expected_version)
     proposal = _proposal(case, proposal_id)
     if proposal.status != ProposalStatus.PENDING:
         raise ProposalNotPending(f"ban proposal {proposal_id} is {proposal.status.value}, not pending")
-    if proposal.proposed_by == reviewer.username:
+    # The two-person rule compares subs: names are display only and one person can write theirs many ways.
+    if proposal.proposed_by_sub is None:
+        raise NotAllowed(f"ban proposal {proposal_id} does not record who proposed it (it predates identity by "
+                         "token sub), so no approval can prove a second person: reject it and propose again")
+    if reviewer.is_person(proposal.proposed_by_sub):
         raise NotAllowed("you proposed this ban: a different person in the approvers group must approve it")
     refusal = complainant_refusal(case, open_cases, "approving this ban")
     if refusal:
         raise refusal
     approved = proposal.model_copy(update={
-        "status": ProposalStatus.APPROVED, "decided_by": reviewer.username,
+        "status": ProposalStatus.APPROVED, "decided_by": reviewer.username, "decided_by_sub": reviewer.sub,
         "decided_by_groups": sorted(reviewer.groups), "decided_at": now, "decision_reason": reason})
     action = _request(ActionKind.BAN, reviewer, now, new_id, proposal_id=proposal_id)
     nxt = _next(case, now, ban_proposals=_with_proposal(case, approved), actions=[*case.actions, action])
     event = _event(case, reviewer, now, "ban.approved", reason, proposal_id=proposal_id,
-                   proposed_by=proposal.proposed_by, action_id=action.action_id)
+                   proposed_by=proposal.proposed_by, proposed_by_sub=proposal.proposed_by_sub,
+                   action_id=action.action_id)
     return Change(nxt, event, [action])
 
 
@@ -446,10 +461,10 @@ def reject_ban(case: Case, reviewer: Reviewer, proposal_id: str, expected_versio
     proposal = _proposal(case, proposal_id)
     if proposal.status != ProposalStatus.PENDING:
         raise ProposalNotPending(f"ban proposal {proposal_id} is {proposal.status.value}, not pending")
-    if not reviewer.is_approver and proposal.proposed_by != reviewer.username:
+    if not reviewer.is_approver and not reviewer.is_person(proposal.proposed_by_sub):
         raise NotAllowed("only an approver, or the reviewer who proposed it, may reject a ban proposal")
     rejected = proposal.model_copy(update={
-        "status": ProposalStatus.REJECTED, "decided_by": reviewer.username,
+        "status": ProposalStatus.REJECTED, "decided_by": reviewer.username, "decided_by_sub": reviewer.sub,
         "decided_by_groups": sorted(reviewer.groups), "decided_at": now, "decision_reason": reason})
     nxt = _next(case, now, ban_proposals=_with_proposal(case, rejected))
     return Change(nxt, _event(case, reviewer, now, "ban.rejected", reason, proposal_id=proposal_id))
@@ -473,16 +488,17 @@ def find_action(case: Case, action_id: str) -> ActionRecord:
     raise ActionRefused(f"case {case.case_id} holds no request for action {action_id}")
 
 
-def check_action(case: Case, action_id: str, now: datetime, open_cases: Sequence[str]) -> ActionRecord:
+def check_action(case: Case, action_id: str, now: datetime, open_cases: Sequence[PersonCase]) -> ActionRecord:
     """Re-check, at execution time, that the requested action is still allowed. Returns its record.
 
-    ``open_cases``: the author's open complaint and crisis cases (the complainant guardrail).
+    ``open_cases``: the person's open complaint and crisis cases on the brand (the complainant guardrail,
+    for hides and bans).
     """
     record = find_action(case, action_id)
     if is_final(record):
         raise ActionAlreadyHandled(f"action {action_id} is already {record.status.value}")
     if record.kind == ActionKind.HIDE:
-        refusal = complainant_refusal(case, (), "hiding this post")
+        refusal = complainant_refusal(case, open_cases, "hiding this post")
         if refusal:
             raise ActionRefused(refusal.message)
         if superseded_by(case, record):
@@ -498,7 +514,7 @@ def check_action(case: Case, action_id: str, now: datetime, open_cases: Sequence
     return record
 
 
-def _check_ban(case: Case, record: ActionRecord, now: datetime, open_cases: Sequence[str]) -> None:
+def _check_ban(case: Case, record: ActionRecord, now: datetime, open_cases: Sequence[PersonCase]) -> None:
     if not record.proposal_id:
         raise ActionRefused("a ban without a proposal")
     try:
@@ -509,7 +525,11 @@ def _check_ban(case: Case, record: ActionRecord, now: datetime, open_cases: Sequ
         raise ActionAlreadyHandled(f"ban proposal {proposal.proposal_id} was already executed")
     if proposal.status != ProposalStatus.APPROVED:
         raise ActionRefused(f"ban proposal {proposal.proposal_id} is {proposal.status.value}, not approved")
-    if not proposal.decided_by or proposal.decided_by == proposal.proposed_by:
+    # Subs, not names: a record missing either one (written before subs were kept) proves nothing.
+    if not proposal.decided_by_sub or not proposal.proposed_by_sub:
+        raise ActionRefused("the ban proposal does not record who proposed and who approved it by token sub: "
+                            "propose and approve again")
+    if proposal.decided_by_sub == proposal.proposed_by_sub:
         raise ActionRefused("the ban was not approved by a second person")
     if APPROVERS not in proposal.decided_by_groups:
         raise ActionRefused(f"{proposal.decided_by} was not in the approvers group when approving")

@@ -8,18 +8,24 @@ so a message can never run ahead of the decision that asked for it.
 Every change a reviewer makes is saved with ``retain=True``: a case a person has acted on (a normal
 case claimed, hidden, re-labelled, a ban proposed...) is an audit record and loses its retention TTL,
 with its whole history.
+
+A re-label or escalation to crisis publishes the crisis alert triage would have published, once per
+case (moderato/crisis_alert.py): the on-call team hears of a crisis however it became one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from moderato.models import ActionRecord, Case, CaseEvent
+from moderato.crisis_alert import CrisisAlerter, alert_once
+from moderato.models import ActionRecord, Case, CaseEvent, Label
+from moderato.people import PersonCase, person_of
 from moderato.review import policy
-from moderato.review.errors import ActionQueueUnavailable, CaseMissing
+from moderato.review.claims import lapsed
+from moderato.review.errors import ActionQueueUnavailable, AlertUnavailable, CaseMissing
 from moderato.review.identity import Reviewer
 from moderato.review.requests import Decision, DecisionRequest
 from moderato.settings import SlaPolicy
@@ -35,7 +41,13 @@ class CaseRepository(Protocol):
     def save_with_feedback(self, case: Case, event: CaseEvent, expected_version: int,
                            feedback: dict[str, Any]) -> Case: ...
 
-    def open_protected_cases_by_author(self, platform: str, author_id: str) -> list[str]: ...
+    def open_protected_cases(self, key: str) -> list[PersonCase]: ...
+
+    def cases_of_person(self, keys: list[str]) -> list[PersonCase]: ...
+
+    def claim_crisis_alert(self, case_id: str, at: datetime) -> bool: ...
+
+    def release_crisis_alert(self, case_id: str, at: datetime) -> None: ...
 
 
 class ActionSender(Protocol):
@@ -59,16 +71,23 @@ class ReviewService:
     sla: SlaPolicy
     clock: Callable[[], datetime] = _utcnow
     offenders: OffenderMemory | None = None
+    alerts: CrisisAlerter | None = None  # AlertsTopic: a case re-labelled or escalated to crisis
+    claim_lease: timedelta | None = None  # a claim untouched this long is nobody's (moderato/review/claims.py)
 
     def case(self, case_id: str) -> Case:
         found = self.cases.get(case_id)
         if found is None:
             raise CaseMissing(f"no case {case_id}")
-        return found
+        return lapsed(found, self.clock(), self.claim_lease)
 
     def detail(self, reviewer: Reviewer, case_id: str) -> tuple[Case, list[CaseEvent]]:
         reviewer.require_reviewer()
         return self.case(case_id), self.cases.history(case_id)
+
+    def related(self, case: Case) -> list[PersonCase]:
+        """The other cases of the same person on the same brand (any surface, any status), newest first."""
+        key = person_of(case)
+        return [c for c in self.cases.cases_of_person([key]) if c.case_id != case.case_id] if key else []
 
     def claim(self, reviewer: Reviewer, case_id: str, expected_version: int) -> Case:
         case = self.case(case_id)
@@ -114,12 +133,10 @@ class ReviewService:
         case = self.case(case_id)
         return self._commit(case, policy.undo_hide(case, reviewer, expected_version, reason, self.clock()))
 
-    def _open_cases_of_author(self, case: Case) -> list[str]:
-        """The author's open complaint and crisis cases on this platform (the complainant guardrail)."""
-        author = case.post.author.id
-        if not author:
-            return []
-        return self.cases.open_protected_cases_by_author(case.post.platform.value, author)
+    def _open_cases_of_author(self, case: Case) -> list[PersonCase]:
+        """The person's open complaint and crisis cases on the brand, any surface (the complainant guardrail)."""
+        key = person_of(case)
+        return self.cases.open_protected_cases(key) if key else []
 
     def _commit(self, read: Case, change: policy.Change) -> Case:
         # The store refuses the write if someone changed the case since it was read (StaleCaseVersion).
@@ -128,6 +145,8 @@ class ReviewService:
             saved = self.cases.save_with_feedback(change.case, change.event, read.version, feedback)
         else:
             saved = self.cases.save(change.case, change.event, read.version, retain=True)
+        if read.label != Label.CRISIS and saved.label == Label.CRISIS:
+            self._alert_crisis(saved)
         for action in change.actions:
             try:
                 self.actions.send(saved, action)
@@ -137,3 +156,14 @@ class ReviewService:
                     "action could not be queued; retry later or ask an operator to requeue it"
                 ) from error
         return saved
+
+    def _alert_crisis(self, case: Case) -> None:
+        if self.alerts is None:
+            return
+        try:
+            alert_once(case, self.cases, self.alerts, self.clock())
+        except Exception as error:  # any transport failure: the re-label stands, the reviewer is told
+            raise AlertUnavailable(
+                f"the case is now a crisis (version {case.version}) but its crisis alert could not be "
+                "published: tell the on-call team directly"
+            ) from error

@@ -18,6 +18,9 @@ _FIXED = {
     "missing": "is required",
     "extra_forbidden": "is not a field of this request",
     "json_invalid": "is not valid JSON",
+    "body_not_utf8": "must be JSON encoded as UTF-8",
+    "unsupported_content_type": "must be sent as application/json",
+    "finite_number": "must be a finite number",
     "model_attributes_type": "must be a JSON object",
     "dict_type": "must be a JSON object",
     "int_parsing": "must be a whole number",
@@ -42,6 +45,9 @@ _BOUNDS = {
 
 
 def _sentence(kind: str, context: Mapping[str, Any]) -> str:
+    if kind == "json_invalid" and context.get("error"):
+        # The json module's and json_body's reasons name a position or a limit, never the input.
+        return f"is not valid JSON ({context['error']})"
     if kind in ("enum", "literal_error") and context.get("expected"):
         return f"must be one of {context['expected']}"
     if kind in _BOUNDS:

@@ -23,9 +23,10 @@ import hashlib
 import json
 import os
 import tempfile
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
 from rich.console import Console
@@ -195,6 +196,14 @@ def register(subparsers: Any) -> None:
     listing.add_argument("--brand", help="one brand, as named in brands.json (e.g. Floralys)")
     listing.add_argument("--since", help="created at or after, ISO 8601 with a zone (e.g. 2026-11-25T08:00:00Z)")
     listing.add_argument("--until", help="created before, ISO 8601 with a zone (e.g. 2026-11-25T18:00:00Z)")
+    listing.add_argument("--author", help="one person's cases on one brand, newest first, any status: the person key "
+                                          "'show' prints (e.g. floralys/meta/24266381753005180) or a platform user id")
+    listing.add_argument("--order", help="cases quoting this order number (e.g. FL-20931)")
+    listing.add_argument("--search", dest="q", help="part of the text, an author's name or handle, an order number")
+    listing.add_argument("--mine", dest="claimed", action="store_const", const="me", help="only the cases I hold")
+    listing.add_argument("--proposals", choices=["awaiting-me"],
+                         help="awaiting-me: cases with a ban proposal by someone else that I (an approver) may "
+                              "approve or reject, in any status")
     listing.add_argument("--cursor", help="the value printed after 'more: --cursor' to get the next page")
     listing.add_argument("--limit", type=int, default=20, help="cases per page, 1 to 100 (default %(default)s)")
     listing.set_defaults(func=_list)
@@ -310,8 +319,7 @@ def _print(result: Any) -> None:
                 console.print(f"{action['kind']} requested: the actions function will perform it")
     if isinstance(result, dict) and "proposal" in result:
         proposal = result["proposal"]
-        console.print(f"ban proposal {proposal['proposal_id']}: {proposal['status']} "
-                      f"(proposed by {proposal['proposed_by']})")
+        console.print(f"ban proposal {proposal['proposal_id']}: {_proposal_text(proposal)}")
 
 
 def _version_to_send(client: ReviewClient, args: argparse.Namespace, memory: SeenVersions) -> int:
@@ -372,22 +380,59 @@ def _decide(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- list and show
 
 
+def _zone() -> tzinfo | None:
+    """The reviewer's zone: TZ when it names one (e.g. Europe/Paris), else the machine's."""
+    name = os.environ.get("TZ", "").lstrip(":")
+    try:
+        return ZoneInfo(name) if name else None
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
 def _when(value: str | None) -> str:
-    return value[:16].replace("T", " ") + " UTC" if value else "-"
+    """A time in the reviewer's zone, with the zone's name (UTC when that is the reviewer's zone)."""
+    if not value:
+        return "-"
+    local = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(_zone())
+    return local.strftime("%Y-%m-%d %H:%M ") + (local.tzname() or local.strftime("%z"))
 
 
-def _due(due_at: str | None, now: datetime) -> str:
-    """'in 12 min' or 'OVERDUE 5 min': what a reviewer needs from the SLA clock at a glance."""
+_DECIDED = {"approved": "approved", "executed": "approved", "rejected": "rejected"}
+
+
+def _proposal_text(proposal: dict[str, Any]) -> str:
+    """Who proposed, and who decided: the approver is never the proposer, so both are named."""
+    text = f"{proposal['status']}; proposed by {proposal['proposed_by']}"
+    if proposal.get("proposed_at"):
+        text += f" at {_when(proposal['proposed_at'])}"
+    decided = proposal.get("decided_by")
+    if decided:
+        verb = _DECIDED.get(proposal["status"], "decided")
+        by_proposer = proposal.get("decided_by_sub") is not None and (
+            proposal.get("decided_by_sub") == proposal.get("proposed_by_sub"))
+        if verb == "rejected" and by_proposer:
+            verb = "withdrawn"
+        text += f"; {verb} by {decided}"
+        if proposal.get("decided_at"):
+            text += f" at {_when(proposal['decided_at'])}"
+    return text
+
+
+def _due(due_at: str | None, now: datetime, compact: bool = False) -> str:
+    """'in 12 min' or 'LATE 5 min': what a reviewer needs from the SLA clock at a glance."""
     if not due_at:
         return "-"
     minutes = int((datetime.fromisoformat(due_at.replace("Z", "+00:00")) - now).total_seconds() // 60)
     if minutes < 0:
-        return f"[red]OVERDUE {_span(-minutes)}[/]"
-    return f"in {_span(minutes)}"
+        return f"[red]LATE {_span(-minutes, compact)}[/]"
+    return f"in {_span(minutes, compact)}"
 
 
-def _span(minutes: int) -> str:
-    return f"{minutes} min" if minutes < 120 else f"{minutes // 60} h" if minutes < 2880 else f"{minutes // 1440} d"
+def _span(minutes: int, compact: bool = False) -> str:
+    unit = {"min": "m", "h": "h", "d": "d"} if compact else {"min": " min", "h": " h", "d": " d"}
+    if minutes < 120:
+        return f"{minutes}{unit['min']}"
+    return f"{minutes // 60}{unit['h']}" if minutes < 2880 else f"{minutes // 1440}{unit['d']}"
 
 
 def _short_reasons(codes: list[str]) -> str:
@@ -397,7 +442,9 @@ def _short_reasons(codes: list[str]) -> str:
 
 def _list(args: argparse.Namespace) -> int:
     query = {name: getattr(args, name) for name in ("queue", "status", "label", "platform", "brand", "since",
-                                                    "until", "cursor", "limit")}
+                                                    "until", "author", "order", "q", "claimed", "cursor", "limit")}
+    if args.proposals:
+        query["proposals"] = args.proposals.replace("-", "_")
     page: dict[str, Any] = {}
 
     def work(client: ReviewClient) -> Any:
@@ -415,31 +462,45 @@ def _list(args: argparse.Namespace) -> int:
     console = Console(highlight=False)
     if not console.is_terminal:
         console.width = max(console.width, 200)  # piped or logged: keep one case per line
-    table = Table(header_style="bold")
-    widest_id = max((len(item["case_id"]) for item in page["items"]), default=4)
-    table.add_column("case", no_wrap=True, min_width=widest_id)  # the id reviewers type next: never cut
-    table.add_column("label", no_wrap=True, min_width=9)
-    table.add_column("status", no_wrap=True, min_width=8)
-    table.add_column("v", no_wrap=True, min_width=1)
-    table.add_column("p", no_wrap=True, min_width=1)
-    table.add_column("SLA due", no_wrap=True, min_width=12)
-    table.add_column("platform", no_wrap=True, min_width=9)
-    table.add_column("author", no_wrap=True, max_width=18, overflow="ellipsis")
-    table.add_column("why", no_wrap=True, max_width=28, overflow="ellipsis")
-    table.add_column("text", no_wrap=True, max_width=40, overflow="ellipsis")
-    table.add_column("claimed by", no_wrap=True)
-    now = datetime.now(UTC)
-    for item in page["items"]:
-        author = item["author"].get("name") or item["author"].get("handle") or item["author"].get("id") or ""
-        table.add_row(item["case_id"], item["label"], item["status"], str(item["version"]), str(item["priority"]),
-                      _due(item["sla_due_at"], now), item["platform"], escape(author),
-                      escape(_short_reasons(item.get("reasons") or [])), escape(item["text"]),
-                      item["claimed_by"] or "")
-    console.print(table)
+    console.print(_case_table(page["items"], console.width, datetime.now(UTC)))
     if page.get("next_cursor"):
         # Plain print: rich would wrap a long cursor at the terminal width and break copy-paste.
         print(f"more: --cursor {page['next_cursor']}", flush=True)
     return 0
+
+
+# Short forms, so a row fits a 100-column terminal beside the full case id (which reviewers type next).
+_STATUS_SHORT = {"acknowledged": "acked"}
+_PLATFORM_SHORT = {"facebook": "fb", "instagram": "ig", "messenger": "msgr", "linkedin": "li", "tiktok": "tt",
+                   "youtube": "yt"}
+WIDE = 140  # from this width on, the reasons column fits too
+
+
+def _case_table(items: list[dict[str, Any]], width: int, now: datetime) -> Table:
+    """One case per line. A claimed case shows its holder in the status column."""
+    table = Table(header_style="bold underline", box=None, pad_edge=False, padding=(0, 1))
+    widest_id = max((len(item["case_id"]) for item in items), default=4)
+    table.add_column("case", no_wrap=True, min_width=widest_id)  # never cut
+    fixed = {"label": 9, "status": 9, "v": 3, "due": 9, "on": 4, "author": 12}
+    if width >= WIDE:
+        fixed["why"] = 28
+    for name, size in fixed.items():
+        table.add_column(name, no_wrap=True, width=size, overflow="ellipsis",
+                         justify="right" if name == "v" else "left")
+    # The text takes what is left: columns are two spaces apart.
+    used = widest_id + sum(fixed.values()) + 2 * (len(fixed) + 1)
+    table.add_column("text", no_wrap=True, width=max(8, width - used), overflow="ellipsis")
+    for item in items:
+        author = item["author"].get("name") or item["author"].get("handle") or item["author"].get("id") or ""
+        status = f"@{item['claimed_by']}" if item.get("claimed_by") else _STATUS_SHORT.get(item["status"],
+                                                                                            item["status"])
+        row = [item["case_id"], item["label"], escape(status), str(item["version"]),
+               _due(item["sla_due_at"], now, compact=True), _PLATFORM_SHORT.get(item["platform"], item["platform"]),
+               escape(author)]
+        if width >= WIDE:
+            row.append(escape(_short_reasons(item.get("reasons") or [])))
+        table.add_row(*row, escape(" ".join(item["text"].split())))
+    return table
 
 
 _VISIBILITY = {"hidden": "hidden", "visible": "visible", "hide_pending": "hide requested, not performed yet",
@@ -478,6 +539,14 @@ def print_detail(detail: dict[str, Any], console: Console, now: datetime) -> Non
     console.print(f"  {escape(post['text'])}")
     if post.get("permalink"):
         console.print(f"  {post['permalink']}")
+    if case.get("order_numbers"):
+        console.print(f"order: {', '.join(case['order_numbers'])}")
+    _print_related(case, detail.get("related") or [], console)
+    if case.get("safety"):
+        console.print(f"[bold red]safety: {', '.join(case['safety'])}[/bold red]")
+    if case.get("suggested_reply"):
+        console.print(f"suggested reply (send it yourself, nothing is sent automatically):\n  "
+                      f"{escape(case['suggested_reply'])}")
     for reason in case["reasons"]:
         specifics = f" ({reason['detail']})" if reason.get("detail") else ""
         console.print(f"  why: {reason['code']}: {escape(reason['message'] + specifics)}")
@@ -487,12 +556,26 @@ def print_detail(detail: dict[str, Any], console: Console, now: datetime) -> Non
     for action in case.get("actions") or []:
         console.print("  " + _action_line(action))
     for proposal in case.get("ban_proposals", []):
-        console.print(f"  ban proposal {proposal['proposal_id']} {proposal['status']} by {proposal['proposed_by']}: "
-                      f"{escape(proposal['reason'])}")
+        console.print(f"  ban proposal {proposal['proposal_id']}: {escape(_proposal_text(proposal))}")
+        console.print(f"    why: {escape(proposal['reason'])}")
+        if proposal.get("decision_reason"):
+            console.print(f"    decision: {escape(proposal['decision_reason'])}")
     console.print("history:")
     for event in detail["history"]:
-        console.print(f"  v{event['version']} {event['at'][:19].replace('T', ' ')} {event['actor']} {event['action']}"
+        console.print(f"  v{event['version']} {_when(event['at'])} {event['actor']} {event['action']}"
                       f"{': ' + escape(event['reason']) if event.get('reason') else ''}")
+
+
+def _print_related(case: dict[str, Any], related: list[dict[str, Any]], console: Console) -> None:
+    """The same person's other cases on the brand: an open complaint elsewhere protects this post too."""
+    if case.get("person_key"):
+        console.print(f"person: {escape(case['person_key'])}")
+    if not related:
+        return
+    console.print(f"same person, {len(related)} other case{'s' if len(related) > 1 else ''} on this brand:")
+    for other in related:
+        orders = f" (order {', '.join(other['order_numbers'])})" if other.get("order_numbers") else ""
+        console.print(f"  {other['case_id']} {other['label']} / {other['status']} on {other['platform']}{orders}")
 
 
 def _action_line(action: dict[str, Any]) -> str:

@@ -19,7 +19,10 @@ def register(subparsers: Any) -> None:
         description="Issue an HS256 token that the local gateway accepts like API Gateway would a Cognito "
                     "ID token. Use it as 'Authorization: Bearer <token>'.",
     )
-    parser.add_argument("--user", required=True, help="user name (claims username, cognito:username; sub derives)")
+    parser.add_argument("--user", required=True, help="user name, for display (claims username, cognito:username)")
+    parser.add_argument("--sub", default=None,
+                        help="the person's immutable id (claim sub), which the review API compares; default: a "
+                             "UUID derived from the user name, the same for every token of that user")
     parser.add_argument("--group", action="append", default=[], choices=REVIEW_GROUPS,
                         help="moderators or approvers (repeatable; the review API knows no other group)")
     parser.add_argument("--scope", action="append", default=[], help="an OAuth scope for the scope claim")
@@ -32,6 +35,9 @@ def run(args: argparse.Namespace) -> int:
     if args.ttl <= 0:
         print("--ttl must be positive", file=sys.stderr)
         return 2
+    if args.sub is not None and not args.sub.strip():
+        print("--sub must not be empty", file=sys.stderr)
+        return 2
     settings = JwtSettings.load(args.secrets)
-    print(issue_token(settings, args.user, args.group, ttl=args.ttl, scopes=args.scope))
+    print(issue_token(settings, args.user, args.group, ttl=args.ttl, scopes=args.scope, sub=args.sub))
     return 0

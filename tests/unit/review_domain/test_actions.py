@@ -14,7 +14,8 @@ import pytest
 from moderato.actions.calls import ActionUnsupported, Endpoints, PlatformCall, build_call
 from moderato.actions.executor import ActionBusy, ActionExecutor, Outcome, PlatformError
 from moderato.actions.messages import ActionMessage
-from moderato.models import ActionStatus, Case, CaseEvent, Label, Platform, ProposalStatus
+from moderato.models import ActionStatus, Case, CaseEvent, CaseStatus, Label, Platform, ProposalStatus
+from moderato.people import PersonCase
 from moderato.review import policy
 from moderato.review.requests import Decision, DecisionRequest
 from moderato.review.settings import clear_caches
@@ -31,10 +32,11 @@ class Stale(Exception):
 
 
 class FakeCases:
-    def __init__(self, case: Case, open_cases: list[str] | None = None) -> None:
+    def __init__(self, case: Case, open_cases: list[PersonCase] | None = None) -> None:
         self.case = case
         self.events: list[CaseEvent] = []
         self.open_cases = open_cases or []
+        self.asked: list[str] = []  # the person keys the executor looked up
 
     def get(self, case_id: str) -> Case | None:
         return self.case if case_id == self.case.case_id else None
@@ -45,7 +47,8 @@ class FakeCases:
         self.case, _ = case, self.events.append(event)
         return case
 
-    def open_protected_cases_by_author(self, platform: str, author_id: str) -> list[str]:
+    def open_protected_cases(self, key: str) -> list[PersonCase]:
+        self.asked.append(key)
         return self.open_cases
 
 
@@ -194,15 +197,29 @@ def test_without_a_token_it_is_a_dry_run_that_records_the_call() -> None:
 
 def test_a_ban_that_became_invalid_is_refused_and_recorded_not_performed() -> None:
     case, message = approved()
-    cases, transport = FakeCases(case, open_cases=["facebook-crisis"]), FakeTransport()
+    crisis = PersonCase(case_id="facebook-crisis", label=Label.CRISIS, status=CaseStatus.OPEN,
+                        platform=Platform.FACEBOOK)
+    cases, transport = FakeCases(case, open_cases=[crisis]), FakeTransport()
     assert executor(cases, transport).run(message) == Outcome.REFUSED
     assert transport.calls == []
     assert cases.events[0].action == "action.refused" and "silenced" in cases.events[0].reason
 
 
+def test_a_hide_is_refused_at_execution_when_the_person_complained_since_on_another_surface() -> None:
+    # Requested while she had no open case; her Messenger complaint arrived before the hide ran.
+    hidden = policy.decide(make_case(), ALICE, DecisionRequest(expected_version=1, decision=Decision.HIDE), LATER, SLA)
+    complaint = PersonCase(case_id="messenger-k", label=Label.COMPLAINT, status=CaseStatus.OPEN,
+                           platform=Platform.MESSENGER)
+    cases, transport = FakeCases(hidden.case, open_cases=[complaint]), FakeTransport()
+    assert executor(cases, transport).run(message_for(hidden.case, hidden.actions[0])) == Outcome.REFUSED
+    assert transport.calls == [] and cases.asked == ["floralys/meta/author-1"]
+    assert "complaint on messenger: case messenger-k" in cases.events[0].reason
+
+
 def test_a_self_approved_ban_never_reaches_the_platform() -> None:
     case, message = approved()
-    forged = case.ban_proposals[0].model_copy(update={"decided_by": "alice"})  # as if written around the API
+    # As if written around the API: the proposer's own sub as approver.
+    forged = case.ban_proposals[0].model_copy(update={"decided_by": "alice", "decided_by_sub": "sub-alice"})
     cases, transport = FakeCases(case.model_copy(update={"ban_proposals": [forged]})), FakeTransport()
     assert executor(cases, transport).run(message) == Outcome.REFUSED
     assert transport.calls == []

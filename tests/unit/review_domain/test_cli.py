@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -220,6 +221,31 @@ def test_list_shows_short_reasons_and_an_unwrapped_cursor(monkeypatch: pytest.Mo
     assert "complaint.delivery" in out
 
 
+def test_list_by_author_or_order_sends_them_to_the_api(api: FakeApi) -> None:
+    assert main(["review", "list", "--author", "floralys/meta/24266381753005180", "--order", "FL-20931"]) == 0
+    [(_, path, _, query)] = api.sent
+    assert path == "/cases" and query["author"] == "floralys/meta/24266381753005180" and query["order"] == "FL-20931"
+
+
+def test_show_prints_the_order_the_person_and_her_other_cases(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+) -> None:
+    monkeypatch.setenv("MODERATO_CACHE_DIR", str(tmp_path))
+    related = [{"case_id": "messenger-9f", "label": "complaint", "status": "open", "platform": "messenger",
+                "created_at": "2026-11-25T09:10:00Z", "order_numbers": ["FL-20931"]},
+               {"case_id": "facebook-77", "label": "spam", "status": "closed", "platform": "facebook",
+                "created_at": "2026-11-20T09:10:00Z", "order_numbers": []}]
+    detail = {"case": case_json(1, order_numbers=["FL-20931"], person_key="floralys/meta/42"), "history": [],
+              "visibility": "visible", "related": related}
+    monkeypatch.setattr(review.ReviewClient, "call", lambda self, method, path, *a, **k: detail)
+    assert main(["review", "--token", "t", "show", "facebook-c1"]) == 0
+    out = capsys.readouterr().out
+    assert "order: FL-20931" in out and "person: floralys/meta/42" in out
+    assert "same person, 2 other cases on this brand:" in out
+    assert "messenger-9f complaint / open on messenger (order FL-20931)" in out
+    assert "facebook-77 spam / closed on facebook\n" in out
+
+
 def _subparser(*path: str) -> Any:
     parser = build_parser()
     for name in path:
@@ -233,7 +259,8 @@ def test_list_filters_and_reasons_are_checked_and_documented(capsys: pytest.Capt
         main(["review", "list", "--status", "pending"])
     assert "invalid choice: 'pending'" in capsys.readouterr().err
     listing = {a.dest: a for a in _subparser("review", "list")._actions}
-    for name in ("queue", "status", "label", "platform", "brand", "since", "until", "cursor", "limit"):
+    for name in ("queue", "status", "label", "platform", "brand", "since", "until", "author", "order", "cursor",
+                 "limit"):
         assert listing[name].help and len(listing[name].help) > 10, name
     for command in ("release", "decide", "propose-ban", "approve-ban", "reject-ban", "undo-hide"):
         reason = next(a for a in _subparser("review", command)._actions if a.dest == "reason")
@@ -276,3 +303,53 @@ def test_export_feedback_says_clearly_when_nothing_answers(monkeypatch: pytest.M
     err = capsys.readouterr().err
     assert "nothing answers at http://127.0.0.1:9" in err and "moderato local" in err
     assert "Traceback" not in err
+
+
+# ---------------------------------------------------------------- bans named right, local times, 100 columns
+
+
+def test_show_names_the_proposer_and_the_approver_in_the_reviewers_time_zone(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+) -> None:
+    monkeypatch.setenv("MODERATO_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("TZ", "Europe/Paris")
+    proposals = [{"proposal_id": "p1", "status": "executed", "proposed_by": "carol", "proposed_by_sub": "s-carol",
+                  "proposed_at": "2026-11-25T09:00:00Z", "reason": "the same phishing link in ten threads",
+                  "decided_by": "bob", "decided_by_sub": "s-bob", "decided_at": "2026-11-25T09:30:00Z",
+                  "decision_reason": "agreed"},
+                 {"proposal_id": "p2", "status": "rejected", "proposed_by": "dora", "proposed_by_sub": "s-dora",
+                  "proposed_at": "2026-11-25T10:00:00Z", "reason": "too many posts today",
+                  "decided_by": "dora", "decided_by_sub": "s-dora", "decided_at": "2026-11-25T10:05:00Z"}]
+    detail = {"case": case_json(4, ban_proposals=proposals), "visibility": "visible",
+              "history": [{"version": 1, "at": "2026-11-25T09:00:00Z", "actor": "system:triage", "action": "triaged",
+                           "data": {}}]}
+    monkeypatch.setattr(review.ReviewClient, "call", lambda self, method, path, *a, **k: detail)
+    assert main(["review", "--token", "t", "show", "facebook-c1"]) == 0
+    out = capsys.readouterr().out
+    assert ("ban proposal p1: executed; proposed by carol at 2026-11-25 10:00 CET; approved by bob at "
+            "2026-11-25 10:30 CET") in out
+    assert "ban proposal p2: rejected; proposed by dora at 2026-11-25 11:00 CET; withdrawn by dora" in out
+    assert "v1 2026-11-25 10:00 CET system:triage triaged" in out
+
+
+def test_list_sends_the_console_filters(api: FakeApi) -> None:
+    assert main(["review", "list", "--proposals", "awaiting-me", "--mine", "--search", "FL-20931"]) == 0
+    [(_, path, _, query)] = api.sent
+    assert (path, query["proposals"], query["claimed"], query["q"]) == ("/cases", "awaiting_me", "me", "FL-20931")
+
+
+def test_list_fits_a_100_column_terminal_with_whole_case_ids(monkeypatch: pytest.MonkeyPatch,
+                                                            capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    monkeypatch.setenv("MODERATO_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("COLUMNS", "100")
+    long_id = "facebook-6302dfba6a7e70a800b1"
+    items = [{**summary(), "case_id": long_id, "status": "acknowledged", "claimed_by": "alice-the-long-named",
+              "sla_due_at": "2026-11-25T09:00:00Z", "platform": "messenger",
+              "author": {"name": "Jeanne Martin-Dupont de la Tour"}, "text": "Bonjour, " * 40}]
+    monkeypatch.setattr(review.ReviewClient, "call", lambda self, method, path, *a, **k: {"items": items})
+    monkeypatch.setattr(review.Console, "is_terminal", property(lambda self: True))
+    assert main(["review", "--token", "t", "list"]) == 0
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in capsys.readouterr().out.splitlines()]  # no colours
+    assert max(len(line) for line in lines) <= 100
+    [row] = [line for line in lines if long_id in line]
+    assert "LATE" in row and "msgr" in row and "Bonjour" in row

@@ -6,7 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from moderato.models import ActionKind, ActionStatus, CaseStatus, Label, ProposalStatus
+from moderato.models import ActionKind, ActionStatus, CaseStatus, Label, Platform, ProposalStatus
+from moderato.people import PersonCase
 from moderato.review import policy
 from moderato.review.errors import (
     ClaimedByOther,
@@ -25,6 +26,12 @@ from moderato.review.visibility import Visibility, visibility
 from tests.review_support import ALICE, BOB, CAROL, MALLORY, SLA, T0, make_case
 
 LATER = T0 + timedelta(minutes=5)
+
+
+def open_case(case_id: str, label: Label = Label.COMPLAINT, platform: Platform = Platform.MESSENGER,
+              status: CaseStatus = CaseStatus.OPEN) -> PersonCase:
+    """One of the person's other cases, as the store's person index returns it."""
+    return PersonCase(case_id=case_id, label=label, status=status, platform=platform)
 
 
 def decide(case, reviewer, decision, **fields):
@@ -102,7 +109,7 @@ def test_claimed_by_someone_else_refuses_decisions_and_claims() -> None:
 
 def test_only_the_holder_or_an_approver_releases_a_claim() -> None:
     claimed = policy.claim(make_case(), ALICE, 1, LATER).case
-    moderator = Reviewer("dave", None, frozenset({"moderators"}))
+    moderator = Reviewer("dave", "sub-dave", frozenset({"moderators"}))
     with pytest.raises(NotAllowed):
         policy.release(claimed, moderator, claimed.version, LATER, None)
     released = policy.release(claimed, BOB, claimed.version, LATER, "shift change").case
@@ -150,13 +157,15 @@ def test_hiding_spam_closes_the_case_and_queues_a_reversible_hide() -> None:
     assert change.repeat_offender == ("facebook", "author-1") and change.event.data["repeat_offence"] is True
 
 
-def test_hiding_spam_by_an_author_with_an_open_complaint_does_not_make_her_a_repeat_offender() -> None:
+@pytest.mark.parametrize(("label", "platform"), [
+    (Label.COMPLAINT, Platform.MESSENGER), (Label.COMPLAINT, Platform.INSTAGRAM), (Label.CRISIS, Platform.FACEBOOK)])
+def test_no_post_of_a_person_with_an_open_complaint_or_crisis_is_hidden(label: Label, platform: Platform) -> None:
+    # Her Facebook comment re-labelled spam, while her Messenger complaint is open: hiding it silences her.
     request = DecisionRequest(expected_version=1, decision=Decision.HIDE, reason="off-topic promo")
-    change = policy.decide(make_case(), ALICE, request, LATER, SLA, author_open_cases=["facebook-k1"])
-    assert change.actions[0].kind == ActionKind.HIDE  # the spam itself may be hidden
-    assert change.repeat_offender is None
-    assert change.event.data["repeat_offence"] is False
-    assert change.event.data["not_counted_because_open"] == ["facebook-k1"]
+    with pytest.raises(ComplainantProtected) as refused:
+        policy.decide(make_case(), ALICE, request, LATER, SLA, author_open_cases=[open_case("k1", label, platform)])
+    assert f"{label.value} on {platform.value}: case k1" in refused.value.message
+    assert "hiding this post refused" in refused.value.message and "must not be silenced" in refused.value.message
 
 
 def test_only_confirmed_spam_counts_as_a_repeat_offence() -> None:
@@ -285,9 +294,9 @@ def test_a_ban_of_the_author_of_this_open_complaint_is_refused_with_the_reason()
 
 
 def test_a_ban_of_an_author_with_an_open_complaint_elsewhere_is_refused() -> None:
-    with pytest.raises(ComplainantProtected, match="facebook-other"):
+    with pytest.raises(ComplainantProtected, match="complaint on messenger: case messenger-other"):
         policy.propose_ban(make_case(Label.SPAM), ALICE, 1, "posts the same link everywhere", LATER,
-                           ["facebook-other"])
+                           [open_case("messenger-other")])
 
 
 def test_after_a_written_relabel_the_author_may_be_proposed_for_a_ban() -> None:
@@ -331,7 +340,8 @@ def test_a_crisis_relabelled_with_a_written_reason_lifts_the_protection() -> Non
 def test_approval_rechecks_the_complainant_guardrail() -> None:
     case = proposed(make_case())
     with pytest.raises(ComplainantProtected):
-        policy.approve_ban(case, BOB, case.ban_proposals[0].proposal_id, case.version, None, LATER, ["c-9"])
+        policy.approve_ban(case, BOB, case.ban_proposals[0].proposal_id, case.version, None, LATER,
+                           [open_case("c-9", platform=Platform.X)])
 
 
 def test_one_live_proposal_at_a_time_and_approval_only_once() -> None:
@@ -350,7 +360,7 @@ def test_reject_by_approver_or_withdrawal_by_proposer_only() -> None:
     case = proposed(make_case())
     pid = case.ban_proposals[0].proposal_id
     with pytest.raises(NotAllowed):
-        policy.reject_ban(case, Reviewer("dave", None, frozenset({"moderators"})), pid, case.version, None, LATER)
+        policy.reject_ban(case, Reviewer("dave", "sub-dave", frozenset({"moderators"})), pid, case.version, None, LATER)
     assert policy.reject_ban(case, ALICE, pid, case.version, "withdrawn", LATER).case.ban_proposals[0].status == \
         "rejected"
     assert policy.reject_ban(case, CAROL, pid, case.version, "no", LATER).case.ban_proposals[0].decided_by == "carol"
@@ -419,7 +429,7 @@ def test_check_action_refuses_a_ban_that_is_no_longer_valid(tamper: str) -> None
     proposal = case.ban_proposals[0]
     now, complaints, action_id = LATER, [], action.action_id
     if tamper == "self_approved":
-        proposal = proposal.model_copy(update={"decided_by": "alice"})
+        proposal = proposal.model_copy(update={"decided_by": "alice", "decided_by_sub": "sub-alice"})
     elif tamper == "not_approver":
         proposal = proposal.model_copy(update={"decided_by_groups": ["moderators"]})
     elif tamper == "expired":
@@ -427,7 +437,7 @@ def test_check_action_refuses_a_ban_that_is_no_longer_valid(tamper: str) -> None
     elif tamper == "rejected":
         proposal = proposal.model_copy(update={"status": ProposalStatus.REJECTED})
     elif tamper == "complaint":
-        complaints = ["facebook-complaint"]
+        complaints = [open_case("facebook-complaint", platform=Platform.FACEBOOK)]
     else:
         action_id = "not-a-request"
     case = case.model_copy(update={"ban_proposals": [proposal]})
@@ -452,6 +462,9 @@ def test_check_action_refuses_a_hide_undone_or_on_a_complaint() -> None:
         protected = hidden.case.model_copy(update={"label": label, "status": CaseStatus.OPEN})
         with pytest.raises(policy.ActionRefused, match="silenced"):
             policy.check_action(protected, action_id, LATER, [])
+    # The spam itself, while the same person's Messenger complaint opened since: refused too.
+    with pytest.raises(policy.ActionRefused, match="complaint on messenger: case messenger-k2"):
+        policy.check_action(hidden.case, action_id, LATER, [open_case("messenger-k2")])
 
 
 def test_check_action_skips_a_permanently_failed_action_but_retries_a_transient_failure() -> None:
