@@ -14,6 +14,10 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
 from moderato_local.events import HttpRequest, HttpResponse, http_api_event, http_api_response
 from moderato_local.jwt_issuer import (
     JwtSettings,
@@ -30,6 +34,37 @@ log = logging.getLogger("moderato_local")
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 HEALTH_PATH = "/health"
+HEALTH_RETRY_AFTER_SECONDS = 5
+# A health probe must answer fast even when AWS does not: one attempt, short timeouts.
+_PROBE_CONFIG = Config(connect_timeout=1, read_timeout=2, retries={"max_attempts": 1, "mode": "standard"})
+
+
+def dependency_probes(aws_settings: dict[str, Any], queue_url: str | None,
+                      table_name: str | None) -> dict[str, Callable[[], object]]:
+    """What the API needs to do its work: the queue deliveries go to and the table cases live in."""
+    probes: dict[str, Callable[[], object]] = {}
+    # A session of their own: the local fault injector hooks the default one, and /health must report
+    # AWS as it is, without adding its polls to the faults counted under `make load`.
+    session = boto3.session.Session()
+    if queue_url:
+        sqs = session.client("sqs", config=_PROBE_CONFIG, **aws_settings)
+        probes["IngestQueue"] = lambda: sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
+    if table_name:
+        dynamodb = session.client("dynamodb", config=_PROBE_CONFIG, **aws_settings)
+        probes["CasesTable"] = lambda: dynamodb.describe_table(TableName=table_name)
+    return probes
+
+
+def dependency_status(probes: dict[str, Callable[[], object]]) -> dict[str, str]:
+    """"ok" per dependency that answered, else the error's name (never its text: it may hold an address)."""
+    status: dict[str, str] = {}
+    for name, probe in probes.items():
+        try:
+            probe()
+            status[name] = "ok"
+        except (BotoCoreError, ClientError) as error:
+            status[name] = f"unavailable: {type(error).__name__}"
+    return status
 
 
 def _json(status: int, payload: dict[str, Any], headers: list[tuple[str, str]] | None = None) -> HttpResponse:
@@ -57,7 +92,13 @@ class Gateway:
     def handle(self, request: HttpRequest, domain_name: str) -> HttpResponse:
         if request.method == "GET" and request.raw_path.rstrip("/") == HEALTH_PATH:
             ready, details = self.health()
-            return _json(200 if ready else 503, {"status": "ok" if ready else "starting", **details})
+            down = [name for name, state in (details.get("dependencies") or {}).items() if state != "ok"]
+            if ready and not down:
+                return _json(200, {"status": "ok", **details})
+            # Starting, or AWS unreachable: either way not healthy, and worth asking again shortly.
+            # The deployed /health's shape (functions/moderato/health.py): names what is down.
+            return _json(503, {"status": "starting" if not ready else "degraded", "unavailable": down, **details},
+                         [("retry-after", str(HEALTH_RETRY_AFTER_SECONDS))])
         if len(request.body) > MAX_BODY_BYTES:
             return _json(413, {"message": "Request Entity Too Large"})
         selected = select_route(self.routes, request.method, request.raw_path)

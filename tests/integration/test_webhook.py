@@ -84,10 +84,15 @@ def powertools_log_output(webhook: Any) -> Iterator[io.StringIO]:
     handler = webhook.logger.registered_handler
     buffer = io.StringIO()
     previous = handler.setStream(buffer)
+    # Every function's logger is the one "moderato" logger: a suite that loaded the webhook quiet (the fuzz
+    # fakes log at CRITICAL) must not silence what this test reads.
+    level = webhook.logger.log_level
+    webhook.logger.setLevel("INFO")
     try:
         yield buffer
     finally:
         handler.setStream(previous)
+        webhook.logger.setLevel(level)
 
 
 def test_a_forged_delivery_is_logged_as_rejected_without_its_body(aws: AwsEnv) -> None:
@@ -127,16 +132,28 @@ def test_unknown_platform_gets_404(aws: AwsEnv) -> None:
     assert aws.messages("INGEST_QUEUE_URL") == []
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    (b"not json at all", "not valid JSON"),
-    (b'{"object": "user", "entry": []}', "expected a Meta webhook object"),
-    (b'{"object": "page", "entry": "nope"}', "'entry'"),
-])
-def test_signed_garbage_gets_400_after_the_signature_check(aws: AwsEnv, body: bytes, message: str) -> None:
+def test_a_signed_body_that_is_not_json_gets_400_after_the_signature_check(aws: AwsEnv) -> None:
+    body = b"not json at all"
     response = call("POST", "/webhooks/meta", body, signed_headers("meta", body))
     assert response["statusCode"] == 400
-    assert message in json.loads(response["body"])["message"]
+    assert "not valid JSON" in json.loads(response["body"])["message"]
     assert aws.messages("INGEST_QUEUE_URL") == []
+
+
+@pytest.mark.parametrize(("platform", "body", "detail"), [
+    ("meta", b'{"object": "user", "entry": []}', "expected a Meta webhook object"),
+    ("meta", b'{"object": "page", "entry": "nope"}', "'entry'"),
+    ("x", b'{"some_future_events": [{"id": "1"}]}', "neither an X Activity event"),
+])
+def test_a_signed_delivery_of_an_unknown_shape_is_kept_with_its_reason(
+        aws: AwsEnv, platform: str, body: bytes, detail: str) -> None:
+    # Refused, a signed delivery would make the platform disable the webhook: it is kept for a parser fix
+    response = call("POST", f"/webhooks/{platform}", body, signed_headers(platform, body))
+    assert response["statusCode"] == 200
+    [message] = aws.messages("INGEST_QUEUE_URL")
+    delivery = json.loads(message["Body"])
+    assert delivery["body"] == body.decode()
+    assert delivery["note"].startswith("delivery.unknown_shape_kept: ") and detail in delivery["note"]
 
 
 def test_body_over_the_limit_gets_413(aws: AwsEnv, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -206,3 +223,53 @@ def test_base64_encoded_bodies_are_verified_on_their_bytes(aws: AwsEnv) -> None:
     event["body"], event["isBase64Encoded"] = base64.b64encode(body).decode(), True
     response = load_handler("webhook").lambda_handler(event, FakeContext())
     assert response["statusCode"] == 200
+
+
+def test_the_crc_will_not_sign_a_delivery_so_its_answer_cannot_be_replayed(aws: AwsEnv) -> None:
+    # Given the delivery an attacker wants accepted, sent to the CRC as the token to sign
+    body = encode(x_tweet("@Floralys refunds here: t.co/scam"))
+    crc = call("GET", "/webhooks/x", query={"crc_token": body.decode()})
+    # Then the CRC refuses it (400, saying what a token looks like) and signs nothing
+    assert crc["statusCode"] == 400
+    assert "URL-safe" in json.loads(crc["body"])["message"] and "sha256=" not in crc["body"]
+    # And what it answered, used as a signature, gets the body nowhere
+    replay = call("POST", "/webhooks/x", body, {"x-twitter-webhooks-signature": crc["body"]})
+    assert replay["statusCode"] == 401
+    assert aws.messages("INGEST_QUEUE_URL") == []
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    (b'{"object": "page", "entry": ' + b"[" * 1000 + b"]" * 1000 + b"}", "nested too deeply"),
+    ('{"object": "page", "entry": []}'.encode("utf-16"), "UTF-16 or UTF-32"),
+    ('{"object": "page", "entry": []}'.encode("utf-32"), "UTF-16 or UTF-32"),
+    (b'{"object": "page", "entry": [], "x": "\xed\xa0\xbd\xed\xb8\x80"}', "not UTF-8"),  # CESU-8
+    (b'{"object": "page", "entry": [], "x": "\xff"}', "not UTF-8 (invalid byte at offset 38)"),
+    (b"\xef\xbb\xbf" + b'{"object": "page", "entry": []}', "byte order mark"),
+])
+def test_signed_bodies_that_are_not_rfc_8259_json_get_a_precise_400(aws: AwsEnv, body: bytes, message: str) -> None:
+    # These used to be 500s (RecursionError, UnicodeDecodeError) or accepted and never parseable (BOM, UTF-16)
+    response = call("POST", "/webhooks/meta", body, signed_headers("meta", body))
+    assert response["statusCode"] == 400
+    assert message in json.loads(response["body"])["message"]
+    assert aws.messages("INGEST_QUEUE_URL") == []
+
+
+def test_a_body_flagged_base64_that_is_not_gets_400(aws: AwsEnv) -> None:
+    event = api_event("POST", "/webhooks/meta", b"", {"X-Hub-Signature-256": "sha256=" + "0" * 64})
+    event["body"], event["isBase64Encoded"] = "%%% not base64 %%%", True
+    response = load_handler("webhook").lambda_handler(event, FakeContext())
+    assert response["statusCode"] == 400 and "base64" in json.loads(response["body"])["message"]
+
+
+def test_a_signed_delivery_with_lone_surrogate_escapes_is_kept(aws: AwsEnv) -> None:
+    # Valid JSON in UTF-8 (RFC 8259 allows the escape): kept, and triage stores U+FFFD in its place
+    body = encode(meta_comment("placeholder")).replace(b"placeholder", b"colis \\ud83d perdu")
+    assert call("POST", "/webhooks/meta", body, signed_headers("meta", body))["statusCode"] == 200
+    assert len(aws.messages("INGEST_QUEUE_URL")) == 1
+
+
+def test_queue_outage_503_tells_the_platform_when_to_retry(aws: AwsEnv) -> None:
+    aws.client("sqs").delete_queue(QueueUrl=aws.env["INGEST_QUEUE_URL"])
+    body = encode(meta_comment("hello"))
+    response = call("POST", "/webhooks/meta", body, signed_headers("meta", body))
+    assert response["statusCode"] == 503 and response["headers"]["Retry-After"] == "30"

@@ -30,7 +30,7 @@ def requirements(path: Path, seen: set[Path] | None = None) -> dict[str, tuple[s
     found: dict[str, tuple[str | None, str]] = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         line = line.split("#", 1)[0].strip()
-        if not line or line.startswith("-c"):
+        if not line or line.startswith(("-c", "--hash")):
             continue
         if line.startswith("-r"):
             found.update(requirements(ROOT / line[2:].strip(), seen))
@@ -65,3 +65,20 @@ def test_shared_packages_have_one_version_everywhere() -> None:
         other = requirements(ROOT / lock)
         differ = {n: (v[1], other[n][1]) for n, v in runtime.items() if n in other and other[n][1] != v[1]}
         assert not differ, f"{lock} and functions/requirements.txt disagree: {differ}"
+
+
+@pytest.mark.parametrize("lock", sorted(LOCKS.values()))
+def test_every_pin_carries_its_hashes(lock: str) -> None:
+    # Given a lock compiled with --generate-hashes, pip installs it in --require-hashes mode: one pin
+    # without a hash would turn that off for the whole file, so every pin must carry at least one.
+    text = (ROOT / lock).read_text(encoding="utf-8")
+    pins = re.findall(r"^([A-Za-z0-9][A-Za-z0-9._-]*==\S+)(.*)$", text, flags=re.MULTILINE)
+    unhashed = [pin for pin, rest in pins if not rest.strip().endswith("\\")]
+    assert pins and not unhashed, f"{lock}: pins without hashes {unhashed}: run `make lock`"
+    assert text.count("--hash=sha256:") >= len(pins)
+
+
+def test_the_lambda_package_pins_boto3_beside_botocore() -> None:
+    # Lambda's runtime bundles its own boto3: without our pin it would run with our botocore, unmatched.
+    runtime = requirements(ROOT / "functions/requirements.txt")
+    assert runtime["boto3"][0] == "==" and runtime["botocore"][0] == "=="

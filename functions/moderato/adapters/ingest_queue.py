@@ -26,10 +26,15 @@ class IngestQueue:
         # Built on first use: few deliveries need S3, and a client costs ~70 ms of cold start.
         self._s3 = s3
 
+    def check_reachable(self) -> None:
+        """Raise (botocore's errors) unless IngestQueue answers: the cheapest call that proves it is there."""
+        self._sqs.get_queue_attributes(QueueUrl=self._queue_url, AttributeNames=["QueueArn"])
+
     def enqueue(self, platform: str, raw_body: bytes, request_id: str, received_at: datetime,
-                headers: dict[str, str]) -> str:
+                headers: dict[str, str], note: str | None = None) -> str:
         """Store the delivery durably and return the SQS message id; raise EnqueueFailed (503)."""
-        delivery = Delivery(platform=platform, received_at=received_at, request_id=request_id, headers=headers)
+        delivery = Delivery(platform=platform, received_at=received_at, request_id=request_id, headers=headers,
+                            note=note)
         try:
             if len(raw_body) > self._threshold:
                 key = f"{CLAIM_CHECK_PREFIX}{platform}/{received_at:%Y/%m/%d}/{request_id}.json"

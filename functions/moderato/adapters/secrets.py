@@ -18,10 +18,18 @@ class WebhookSecrets:
         self._max_age = max_age_seconds
 
     def for_platform(self, platform: str) -> dict[str, Any]:
+        secrets = self._all()
+        value = secrets.get(platform) if isinstance(secrets, dict) else None
+        return value if isinstance(value, dict) else {}
+
+    def check_loadable(self) -> None:
+        """Raise SecretsUnavailable unless the secret loads as a JSON object (cached: usually no AWS call)."""
+        if not isinstance(self._all(), dict):
+            raise SecretsUnavailable("webhook secrets are not a JSON object")
+
+    def _all(self) -> Any:
         try:
-            secrets = parameters.get_secret(self._secret_id, transform="json", max_age=self._max_age)
+            return parameters.get_secret(self._secret_id, transform="json", max_age=self._max_age)
         except (parameters.exceptions.GetParameterError, parameters.exceptions.TransformParameterError,
                 ClientError, BotoCoreError) as error:
             raise SecretsUnavailable("webhook secrets are unavailable; retry later") from error
-        value = secrets.get(platform) if isinstance(secrets, dict) else None
-        return value if isinstance(value, dict) else {}

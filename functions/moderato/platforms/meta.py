@@ -2,7 +2,7 @@
 
 Handshake: ``hub.mode=subscribe`` + ``hub.verify_token`` → echo ``hub.challenge``.
 Signature: ``X-Hub-Signature-256: sha256=<hex HMAC-SHA256(app_secret, raw body)>``.
-One POST may batch up to 1000 updates across ``entry[]``; every one of them is parsed.
+One POST may batch up to 1000 updates across ``entry[]``; every one of them is parsed, each on its own.
 """
 
 from __future__ import annotations
@@ -13,23 +13,33 @@ from typing import Any
 
 from moderato.models import Author, Platform, Post, PostKind
 from moderato.platforms.base import (
+    CHANGE_ERRORS,
     DeliveryContext,
     HandshakeAnswer,
     HandshakeMalformed,
     HandshakeRejected,
+    ParsedDelivery,
     PayloadRejected,
     SignatureInvalid,
     SignatureMissing,
     epoch_to_datetime,
     header,
     hmac_sha256,
+    items,
+    link,
+    mapping,
+    one_of,
+    optional_text,
+    platform_id,
     require_secret,
+    text_of,
 )
 from moderato.reasons import MENTION_TEXT_NOT_IN_PAYLOAD
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
-_FEED_ITEMS_THAT_ARE_POSTS = {"comment", "post", "status", "photo", "video", "share", "mention"}
-_VERBS_TO_TRIAGE = {"add", "edited"}  # remove/hide/unhide are moderation events, not new posts
+_FEED_ITEMS_THAT_ARE_POSTS = frozenset({"comment", "post", "status", "photo", "video", "share", "mention"})
+_LOWER_HEX = frozenset("0123456789abcdef")
+_VERBS_TO_TRIAGE = frozenset({"add", "edited"})  # remove/hide/unhide are moderation events, not new posts
 
 
 class MetaPlatform:
@@ -50,10 +60,11 @@ class MetaPlatform:
         if not value:
             raise SignatureMissing(f"missing {SIGNATURE_HEADER} header")
         algorithm, _, digest = value.partition("=")
-        if algorithm != "sha256" or len(digest) != 64:
-            raise SignatureMissing(f"malformed {SIGNATURE_HEADER} header: expected sha256=<64 hex digits>")
+        # Exactly what Meta sends (lower-case hex): anything else is refused before any comparison.
+        if algorithm != "sha256" or len(digest) != 64 or not all(c in _LOWER_HEX for c in digest):
+            raise SignatureMissing(f"malformed {SIGNATURE_HEADER} header: expected sha256=<64 lower-case hex digits>")
         expected = hmac_sha256(require_secret(secrets, "meta", "app_secret"), raw_body).hex()
-        if not hmac.compare_digest(expected, digest.lower()):
+        if not hmac.compare_digest(expected, digest):
             raise SignatureInvalid("signature does not match the body")
 
     def sign(self, raw_body: bytes, secrets: dict[str, Any]) -> dict[str, str]:
@@ -67,54 +78,64 @@ class MetaPlatform:
         if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
             raise PayloadRejected("expected 'entry' to be a list of objects")
 
-    def parse(self, payload: Any, context: DeliveryContext) -> list[Post]:
+    def parse(self, payload: Any, context: DeliveryContext) -> ParsedDelivery:
+        """Every update of every entry, each on its own: a bad one is set aside, the others become posts."""
         self.check_shape(payload)
         is_instagram = payload["object"] == "instagram"
-        posts: list[Post] = []
-        for entry in payload["entry"]:
-            account_id = str(entry.get("id", ""))
-            sent_at = epoch_to_datetime(entry.get("time"), context.received_at)
-            changes = entry.get("changes")
-            if changes is None and "field" in entry and "value" in entry:
-                changes = [{"field": entry["field"], "value": entry["value"]}]  # Instagram Login flat form
-            for change in changes or []:
-                value = change.get("value") or {}
-                if is_instagram:
-                    post = _instagram_change(change.get("field"), value, account_id, sent_at, context)
-                else:
-                    post = _feed_change(change.get("field"), value, account_id, sent_at, context)
-                if post is not None:
-                    posts.append(post)
-            for event in entry.get("messaging") or []:
-                post = _message(event, account_id, sent_at, context, is_instagram)
-                if post is not None:
-                    posts.append(post)
-        return posts
+        parsed = ParsedDelivery()
+        for index, entry in enumerate(payload["entry"]):
+            where = f"entry[{index}]"
+            try:
+                account_id = platform_id(entry.get("id"), "entry.id") or ""
+                sent_at = epoch_to_datetime(entry.get("time"), context.received_at)
+                changes = items(entry.get("changes"), "entry.changes")
+                if entry.get("changes") is None and "field" in entry and "value" in entry:
+                    changes = [{"field": entry["field"], "value": entry["value"]}]  # Instagram Login flat form
+                # Messages that arrive while another app or the Page Inbox owns the thread come in standby.
+                messages = [(f"{where}.{key}[{n}]", event) for key in ("messaging", "standby")
+                            for n, event in enumerate(items(entry.get(key), f"entry.{key}"))]
+            except CHANGE_ERRORS as error:
+                parsed.set_aside(where, entry, error)
+                continue
+            change_parser = _instagram_change if is_instagram else _feed_change
+            for n, change in enumerate(changes):
+                parsed.read(f"{where}.changes[{n}]", change, change_parser, account_id, sent_at, context)
+            for at, event in messages:
+                parsed.read(at, event, _message, account_id, sent_at, context, is_instagram)
+        return parsed
 
 
 def _brand(context: DeliveryContext, account_id: str) -> str | None:
     return context.brands.get(account_id)
 
 
+def _sender(value: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    """The author's id and object: ``from`` or, in older payloads, ``sender_id``/``sender_name``."""
+    sender = mapping(value.get("from"), "from") or {"id": value.get("sender_id"), "name": value.get("sender_name")}
+    return platform_id(sender.get("id"), "from.id"), sender
+
+
 def _feed_change(
-    field: str | None, value: dict[str, Any], account_id: str, sent_at: datetime, context: DeliveryContext
+    change: Any, account_id: str, sent_at: datetime, context: DeliveryContext
 ) -> Post | None:
-    if field != "feed" or value.get("item") not in _FEED_ITEMS_THAT_ARE_POSTS:
+    change = mapping(change, "change")
+    value = mapping(change.get("value"), "change.value")
+    item = one_of(value.get("item"), _FEED_ITEMS_THAT_ARE_POSTS)
+    if change.get("field") != "feed" or item is None:
         return None
     verb = value.get("verb", "add")
-    if verb not in _VERBS_TO_TRIAGE:
+    if one_of(verb, _VERBS_TO_TRIAGE) is None:
         return None
-    sender = value.get("from") or {"id": value.get("sender_id"), "name": value.get("sender_name")}
-    author_id = str(sender.get("id")) if sender.get("id") is not None else None
+    author_id, sender = _sender(value)
     if author_id == account_id:
         return None  # the brand's own comment or post
-    item = value["item"]
-    post_ref = value.get("post_id") or (value.get("post") or {}).get("id")
-    own_id = value.get("comment_id") if item == "comment" else None
+    post = mapping(value.get("post"), "post")
+    post_ref = platform_id(value.get("post_id"), "post_id") or platform_id(post.get("id"), "post.id")
+    own_id = platform_id(value.get("comment_id"), "comment_id") if item == "comment" else None
     own_id = own_id or post_ref
     if not own_id:
         return None
-    parent_id = value.get("parent_id")
+    parent_id = platform_id(value.get("parent_id"), "parent_id")
     if item == "comment":
         kind = PostKind.COMMENT if parent_id in (None, post_ref) else PostKind.REPLY
     else:
@@ -122,13 +143,13 @@ def _feed_change(
     return Post(
         platform=Platform.FACEBOOK,
         kind=kind,
-        post_id=str(own_id),
-        parent_id=str(parent_id) if parent_id else None,
-        thread_id=str(post_ref) if post_ref else None,
-        permalink=(value.get("post") or {}).get("permalink_url") or value.get("permalink_url"),
+        post_id=own_id,
+        parent_id=parent_id,
+        thread_id=post_ref,
+        permalink=link(post.get("permalink_url")) or link(value.get("permalink_url")),
         account_id=account_id,
-        author=Author(id=author_id, name=sender.get("name")),
-        text=value.get("message") or "",
+        author=Author(id=author_id, name=optional_text(sender.get("name"))),
+        text=text_of(value.get("message"), "message"),
         created_at=epoch_to_datetime(value.get("created_time"), sent_at),
         edited=verb == "edited",
         brand=_brand(context, account_id),
@@ -138,25 +159,28 @@ def _feed_change(
 
 
 def _instagram_change(
-    field: str | None, value: dict[str, Any], account_id: str, sent_at: datetime, context: DeliveryContext
+    change: Any, account_id: str, sent_at: datetime, context: DeliveryContext
 ) -> Post | None:
+    change = mapping(change, "change")
+    field = change.get("field")
+    value = mapping(change.get("value"), "change.value")
     if field == "comments" or field == "live_comments":
-        comment_id = value.get("id") or value.get("comment_id")
-        sender = value.get("from") or {}
-        author_id = str(sender["id"]) if sender.get("id") is not None else None
+        comment_id = platform_id(value.get("id"), "id") or platform_id(value.get("comment_id"), "comment_id")
+        sender = mapping(value.get("from"), "from")
+        author_id = platform_id(sender.get("id"), "from.id")
         if not comment_id or author_id == account_id:
             return None
-        media_id = (value.get("media") or {}).get("id")
-        parent_id = value.get("parent_id")
+        media_id = platform_id(mapping(value.get("media"), "media").get("id"), "media.id")
+        parent_id = platform_id(value.get("parent_id"), "parent_id")
         return Post(
             platform=Platform.INSTAGRAM,
             kind=PostKind.REPLY if parent_id else PostKind.COMMENT,
-            post_id=str(comment_id),
-            parent_id=str(parent_id or media_id) if (parent_id or media_id) else None,
-            thread_id=str(media_id) if media_id else None,
+            post_id=comment_id,
+            parent_id=parent_id or media_id,
+            thread_id=media_id,
             account_id=account_id,
-            author=Author(id=author_id, handle=sender.get("username")),
-            text=value.get("text") or "",
+            author=Author(id=author_id, handle=optional_text(sender.get("username"))),
+            text=text_of(value.get("text"), "text"),
             created_at=epoch_to_datetime(value.get("timestamp") or value.get("created_time"), sent_at),
             brand=_brand(context, account_id),
             raw_ref=context.raw_ref,
@@ -164,14 +188,15 @@ def _instagram_change(
         )
     if field == "mentions":
         # Mentions carry ids only: the text has to be fetched from the Graph API later.
-        target = value.get("comment_id") or value.get("media_id")
+        media_id = platform_id(value.get("media_id"), "media_id")
+        target = platform_id(value.get("comment_id"), "comment_id") or media_id
         if not target:
             return None
         return Post(
             platform=Platform.INSTAGRAM,
             kind=PostKind.MENTION,
-            post_id=str(target),
-            thread_id=str(value["media_id"]) if value.get("media_id") else None,
+            post_id=target,
+            thread_id=media_id,
             account_id=account_id,
             text="",
             created_at=sent_at,
@@ -184,24 +209,28 @@ def _instagram_change(
 
 
 def _message(
-    event: dict[str, Any], account_id: str, sent_at: datetime, context: DeliveryContext, is_instagram: bool
+    event: Any, account_id: str, sent_at: datetime, context: DeliveryContext, is_instagram: bool
 ) -> Post | None:
+    event = mapping(event, "messaging event")
     message = event.get("message")
-    if not isinstance(message, dict) or message.get("is_echo") or not message.get("mid"):
+    if not isinstance(message, dict) or message.get("is_echo"):
         return None  # deliveries, reads, reactions, postbacks and the brand's own echoes
-    sender_id = str((event.get("sender") or {}).get("id", ""))
+    mid = platform_id(message.get("mid"), "message.mid")
+    if not mid:
+        return None
+    sender_id = platform_id(mapping(event.get("sender"), "sender").get("id"), "sender.id")
     if sender_id == account_id:
         return None
     platform = Platform.INSTAGRAM if is_instagram else Platform.MESSENGER
     return Post(
         platform=platform,
         kind=PostKind.MESSAGE,
-        post_id=str(message["mid"]),
+        post_id=mid,
         account_id=account_id,
-        author=Author(id=sender_id or None),
-        text=message.get("text") or "",
+        author=Author(id=sender_id),
+        text=text_of(message.get("text"), "message.text"),
         created_at=epoch_to_datetime(event.get("timestamp"), sent_at),
         brand=_brand(context, account_id),
         raw_ref=context.raw_ref,
-        dedup_key=f"{platform.value}:{message['mid']}",
+        dedup_key=f"{platform.value}:{mid}",
     )

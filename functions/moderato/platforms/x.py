@@ -1,7 +1,11 @@
-"""X (Twitter) Account Activity API on ``/webhooks/x``.
+"""X (Twitter) webhooks on ``/webhooks/x``: the Account Activity API (AAA) and the X Activity API (XAA).
 
 CRC: ``GET ?crc_token=T`` → ``{"response_token": "sha256=" + base64(HMAC-SHA256(consumer_secret, T))}``.
 Signature: ``x-twitter-webhooks-signature: sha256=<base64 HMAC-SHA256(consumer_secret, raw body)>``.
+Both APIs deliver through the V2 Webhooks API, with the same CRC and the same signature. AAA ends on
+1 January 2027 (docs.x.com/x-api/account-activity/migrate/aaa-to-xaa-migration); until every account is
+moved, both payloads arrive on the same URL, and each delivery is read by its own shape: an XAA event is
+``{"data": {"event_type": ...}}``, an AAA delivery carries its event arrays at the top level.
 """
 
 from __future__ import annotations
@@ -10,22 +14,27 @@ import base64
 import binascii
 import hmac
 import json
-from datetime import datetime
+import re
 from typing import Any
 
-from moderato.models import Author, Platform, Post, PostKind
 from moderato.platforms.base import (
+    CHANGE_ERRORS,
+    MAX_ID_CHARS,
     DeliveryContext,
     HandshakeAnswer,
     HandshakeMalformed,
+    ParsedDelivery,
     PayloadRejected,
+    PlatformEvent,
     SignatureInvalid,
     SignatureMissing,
-    epoch_to_datetime,
     header,
     hmac_sha256,
+    items,
     require_secret,
 )
+from moderato.platforms.x_activity import is_activity_event, parse_activity
+from moderato.platforms.x_objects import direct_message, tweet_post
 
 SIGNATURE_HEADER = "x-twitter-webhooks-signature"
 KNOWN_EVENT_ARRAYS = (
@@ -40,7 +49,24 @@ KNOWN_EVENT_ARRAYS = (
     "direct_message_mark_read_events",
     "user_event",
 )
-_TWITTER_TIME = "%a %b %d %H:%M:%S %z %Y"
+_POST_ARRAYS = ("tweet_create_events", "direct_message_events")
+# Sent without for_user_id: an app revoke concerns the app, not one subscribed account.
+_ACCOUNTLESS_EVENTS = ("user_event",)
+# The CRC answer is HMAC(consumer_secret, crc_token): exactly the POST signature of a body equal to the
+# token. Answering any token would sign any body an attacker chooses (a forged delivery). X sends short
+# URL-safe strings (base64 of a random id, about 48 characters). The shape alone is not enough: `null`,
+# `true`, `123`, `-1` or `1e5` are token-shaped and also valid JSON, and the webhook keeps every signed JSON
+# body (an unknown shape is set aside, not refused), so signing one would forge an accepted delivery. A
+# token is therefore refused if it parses as JSON at all; what remains can never be a body we accept.
+CRC_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_=+/-]{1,128}")
+
+
+def _parses_as_json(token: str) -> bool:
+    try:
+        json.loads(token)
+    except ValueError:  # JSONDecodeError, and integers over Python's digit limit
+        return False
+    return True
 
 
 def crc_response_token(consumer_secret: str, crc_token: str) -> str:
@@ -55,6 +81,11 @@ class XPlatform:
         token = query.get("crc_token")
         if not token:
             raise HandshakeMalformed("expected a crc_token query parameter")
+        if not CRC_TOKEN_SHAPE.fullmatch(token):
+            raise HandshakeMalformed("crc_token must be 1 to 128 URL-safe characters (letters, digits, - _ = + /)")
+        if _parses_as_json(token):
+            raise HandshakeMalformed("crc_token must be 1 to 128 URL-safe characters that are not a JSON value "
+                                     "(a number, true, false or null)")
         secret = require_secret(secrets, "x", "consumer_secret")
         body = json.dumps({"response_token": crc_response_token(secret, token)})
         return HandshakeAnswer(body=body, content_type="application/json")
@@ -79,112 +110,49 @@ class XPlatform:
         return {SIGNATURE_HEADER: "sha256=" + base64.b64encode(digest).decode()}
 
     def check_shape(self, payload: Any) -> None:
-        if not isinstance(payload, dict) or not payload.get("for_user_id"):
-            raise PayloadRejected("expected an Account Activity event with 'for_user_id'")
-        if not any(key in payload for key in KNOWN_EVENT_ARRAYS):
-            raise PayloadRejected("no known Account Activity event array in the payload")
+        if is_activity_event(payload):
+            return
+        if not isinstance(payload, dict) or not any(key in payload for key in KNOWN_EVENT_ARRAYS):
+            raise PayloadRejected("neither an X Activity event (data.event_type) nor a known Account Activity "
+                                  "event array")
+        account = payload.get("for_user_id")
+        if account is None and any(key in payload for key in _ACCOUNTLESS_EVENTS):
+            return
+        if isinstance(account, bool) or not isinstance(account, str | int) or account == "" \
+                or len(str(account)) > MAX_ID_CHARS:
+            raise PayloadRejected("expected an Account Activity event with 'for_user_id' (the account's id)")
 
-    def parse(self, payload: Any, context: DeliveryContext) -> list[Post]:
+    def parse(self, payload: Any, context: DeliveryContext) -> ParsedDelivery:
+        """Every tweet and direct message on its own: a bad one is set aside, the others become posts.
+
+        Events that are not posts (likes, follows, an app revoked...) are recorded, not triaged.
+        """
         self.check_shape(payload)
+        if is_activity_event(payload):
+            return parse_activity(payload, context)
+        parsed = ParsedDelivery()
+        parsed.events.extend(PlatformEvent(kind=_event_kind(key, payload[key]), where=key)
+                             for key in KNOWN_EVENT_ARRAYS if key in payload and key not in _POST_ARRAYS)
+        if payload.get("for_user_id") is None:
+            return parsed  # an account-less event (user_event) alone
         account_id = str(payload["for_user_id"])
         brand = context.brands.get(account_id)
-        posts = [
-            post
-            for tweet in payload.get("tweet_create_events") or []
-            if (post := _tweet(tweet, account_id, brand, context)) is not None
-        ]
-        users = payload.get("users") or {}
-        posts.extend(
-            post
-            for event in payload.get("direct_message_events") or []
-            if (post := _direct_message(event, users, account_id, brand, context)) is not None
-        )
-        return posts
+        users = payload.get("users") if isinstance(payload.get("users"), dict) else {}  # descriptive only
+        for key, parse_one in (("tweet_create_events", tweet_post), ("direct_message_events", direct_message)):
+            try:
+                events = items(payload.get(key), key)
+            except CHANGE_ERRORS as error:
+                parsed.set_aside(key, payload.get(key), error)
+                continue
+            for n, event in enumerate(events):
+                parsed.read(f"{key}[{n}]", event, parse_one, users, account_id, brand, context)
+        return parsed
 
 
-def _count(value: Any) -> int | None:
-    """A count from the payload, or None when missing or not a sane number (never fail a delivery on it)."""
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
-
-
-def _account_created_at(user: dict[str, Any]) -> datetime | None:
-    """User objects carry ``created_at`` (tweets, v1.1 format) or ``created_timestamp`` (DM ``users``, ms)."""
-    return _timestamp(user, "created_timestamp", None)
-
-
-def _author(user: dict[str, Any], user_id: str | None) -> Author:
-    return Author(
-        id=user_id,
-        name=user.get("name"),
-        handle=user.get("screen_name"),
-        followers=_count(user.get("followers_count")),
-        account_created_at=_account_created_at(user),
-        posts_count=_count(user.get("statuses_count")),
-    )
-
-
-def _created_at(tweet: dict[str, Any], default: datetime) -> datetime:
-    return _timestamp(tweet, "timestamp_ms", default) or default
-
-
-def _timestamp(obj: dict[str, Any], epoch_key: str, default: datetime | None) -> datetime | None:
-    """An epoch field in milliseconds (preferred) or ``created_at`` in X's v1.1 format, else ``default``."""
-    if obj.get(epoch_key):
-        return epoch_to_datetime(obj[epoch_key], default)
-    try:
-        return datetime.strptime(str(obj.get("created_at") or ""), _TWITTER_TIME)
-    except ValueError:
-        return default
-
-
-def _tweet(tweet: dict[str, Any], account_id: str, brand: str | None, context: DeliveryContext) -> Post | None:
-    user = tweet.get("user") or {}
-    tweet_id = tweet.get("id_str") or (str(tweet["id"]) if tweet.get("id") is not None else None)
-    if not tweet_id or str(user.get("id_str", "")) == account_id:
-        return None  # the brand's own tweet
-    if "retweeted_status" in tweet:
-        return None  # a plain retweet adds no words of its own
-    text = tweet.get("text") or ""
-    if tweet.get("truncated") and isinstance(tweet.get("extended_tweet"), dict):
-        text = tweet["extended_tweet"].get("full_text") or text
-    reply_to = tweet.get("in_reply_to_status_id_str")
-    handle = user.get("screen_name")
-    return Post(
-        platform=Platform.X,
-        kind=PostKind.REPLY if reply_to else PostKind.MENTION,
-        post_id=str(tweet_id),
-        parent_id=reply_to,
-        thread_id=tweet.get("conversation_id_str") or reply_to or str(tweet_id),
-        permalink=f"https://x.com/{handle or 'i'}/status/{tweet_id}",
-        account_id=account_id,
-        author=_author(user, user.get("id_str")),
-        text=text,
-        created_at=_created_at(tweet, context.received_at),
-        brand=brand,
-        raw_ref=context.raw_ref,
-        dedup_key=f"x:tweet:{tweet_id}",
-    )
-
-
-def _direct_message(
-    event: dict[str, Any], users: dict[str, Any], account_id: str, brand: str | None, context: DeliveryContext
-) -> Post | None:
-    create = event.get("message_create") or {}
-    if event.get("type") != "message_create" or not event.get("id"):
-        return None
-    sender_id = str(create.get("sender_id", ""))
-    if sender_id == account_id:
-        return None
-    user = users.get(sender_id) or {}
-    return Post(
-        platform=Platform.X,
-        kind=PostKind.MESSAGE,
-        post_id=str(event["id"]),
-        account_id=account_id,
-        author=_author(user, sender_id or None),
-        text=(create.get("message_data") or {}).get("text") or "",
-        created_at=epoch_to_datetime(event.get("created_timestamp"), context.received_at),
-        brand=brand,
-        raw_ref=context.raw_ref,
-        dedup_key=f"x:dm:{event['id']}",
-    )
+def _event_kind(key: str, value: Any) -> str:
+    """``user_event.revoke`` for ``{"user_event": {"revoke": ...}}``; the array's name otherwise."""
+    if isinstance(value, dict) and len(value) == 1:
+        inner = next(iter(value))
+        if isinstance(inner, str) and inner.isidentifier() and len(inner) <= 40:
+            return f"{key}.{inner}"
+    return key

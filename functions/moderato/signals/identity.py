@@ -10,7 +10,7 @@ their name ("Fan de Floralys"), and complainants give their own phone number ("r
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -28,8 +28,14 @@ _REDIRECTS: dict[str, re.Pattern[str]] = {
         r"|(?<!\d)0[1-9](?:[\s.\-]?\d{2}){4}(?!\d)"
         r"|(?<!\d)\(\d{3}\)\s?\d{3}[\s.\-]\d{4}(?!\d)"
     ),
-    "e-mail": re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),
 }
+# E-mail addresses are found from their "@", not by a pattern that reads the local part first: that one
+# rescanned every run of word characters from each of its positions (8 s on 40,000 of them). Each domain
+# is read once from its "@" (domains hold no "@"), so the search is linear in the text.
+_LOCAL_PART_CHAR = re.compile(r"[\w.+-]")
+# The lookbehind keeps a scan (finditer) linear too: a match may only start where a run of name
+# characters starts, never again from each position inside it.
+_DOMAIN_AFTER_AT = re.compile(r"(?<![\w-])[\w-]++(?:\.[\w-]++)+")
 
 # Words with which a name poses as the brand's customer service, in the brand's languages (folded).
 SUPPORT_WORDS = frozenset({
@@ -53,15 +59,21 @@ class Impersonation:
 def contact_redirects(text: str, brand_domains: Iterable[str] = ()) -> list[str]:
     """Private channels the text sends people to ("WhatsApp", "phone number"...), brand e-mails excepted."""
     folded = fold(text)
-    found: list[str] = []
     own = tuple(d.lower() for d in brand_domains)
-    for channel, pattern in _REDIRECTS.items():
-        for match in pattern.finditer(folded):
-            if channel == "e-mail" and match.group(0).rsplit("@", 1)[-1].endswith(own or ("\0",)):
-                continue
-            found.append(channel)
-            break
+    found = [channel for channel, pattern in _REDIRECTS.items() if pattern.search(folded)]
+    if any(not domain.endswith(own or ("\0",)) for domain in email_domains(folded)):
+        found.append("e-mail")
     return found
+
+
+def email_domains(text: str) -> Iterator[str]:
+    """The domain of every address in ``text``: an "@" after a local-part character, before a dotted name.
+    Addresses glued together ("sav@floralys.fr+refund@scam.com") are each found."""
+    at = text.find("@")
+    while at >= 0:
+        if at > 0 and _LOCAL_PART_CHAR.match(text, at - 1) and (domain := _DOMAIN_AFTER_AT.match(text, at + 1)):
+            yield domain.group(0)
+        at = text.find("@", at + 1)
 
 
 def answers_someone_else(post: Post) -> bool:

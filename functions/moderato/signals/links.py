@@ -22,7 +22,10 @@ _TLDS = (
     "it|be|ch|uk|us|ru|cn|tk|ml|ga|cf|gq|cc|tv|to|ai|pro|win|bid|icu|cyou|buzz|gg|in|at|nl|pl|pt|br|today|"
     "support|help|services|online|website|space|fun|monster|rest|bar|lol|work|page|sbs|cfd"
 )
-_DEFANGED = re.compile(r"\s*(?:\[\s*(?:\.|dot)\s*\]|\(\s*(?:\.|dot)\s*\)|\{\s*(?:\.|dot)\s*\})\s*", re.IGNORECASE)
+# Patterns run on whatever a post holds: each may start a run (of spaces, of word characters) only at its
+# first character, so a long run is scanned once, not once per position (quadratic before).
+_DEFANGED = re.compile(r"(?:(?<!\s)\s*+)?(?:\[\s*(?:\.|dot)\s*\]|\(\s*(?:\.|dot)\s*\)|\{\s*(?:\.|dot)\s*\})\s*",
+                       re.IGNORECASE)
 _SPACED_DOT = re.compile(rf"(?<=[a-z0-9])(?:\s+\.\s*|\s*\.\s+|\s+dot\s+)(?=(?:{_TLDS})\b)", re.IGNORECASE)
 _HXXP = re.compile(r"\bh(?:xx|\*\*)p(s?)\s*(?:\[:\]|:)\s*/\s*/\s*", re.IGNORECASE)
 _SCHEME_URL = re.compile(r"(?:https?://|www\.)([^\s/?#<>\"'),]+)", re.IGNORECASE)

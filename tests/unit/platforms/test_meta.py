@@ -63,7 +63,7 @@ def test_an_unconfigured_secret_is_our_fault_not_the_callers() -> None:
 
 
 def test_feed_comment_is_parsed_into_a_post() -> None:
-    [post] = meta.parse(meta_comment("Ma commande n'est jamais arrivée"), CONTEXT)
+    [post] = meta.parse(meta_comment("Ma commande n'est jamais arrivée"), CONTEXT).posts
     assert post.platform == Platform.FACEBOOK and post.kind == PostKind.COMMENT
     assert post.post_id == "712750021053074_1063824911537852"
     assert post.thread_id == post.parent_id == f"{PAGE_ID}_712750021053074"
@@ -79,7 +79,7 @@ def test_reply_to_a_comment_and_older_sender_fields() -> None:
     value["parent_id"] = "712750021053074_999"
     del value["from"]
     value["sender_id"], value["sender_name"] = "42", "Old Payload"
-    [post] = meta.parse(payload, CONTEXT)
+    [post] = meta.parse(payload, CONTEXT).posts
     assert post.kind == PostKind.REPLY and post.author.id == "42" and post.author.name == "Old Payload"
 
 
@@ -118,7 +118,7 @@ def test_a_visitors_post_on_the_page_is_a_post_not_a_comment(item: str) -> None:
     # Given a visitor's own post on the Page feed (not a comment under one of the Page's posts)
     value = VISITOR_POSTS[item]
     # When it is parsed
-    [post] = meta.parse(_feed(value), CONTEXT)
+    [post] = meta.parse(_feed(value), CONTEXT).posts
     # Then it is a post of its own: its id is the post id, it has no parent and starts its own thread
     assert post.platform == Platform.FACEBOOK and post.kind == PostKind.POST
     assert post.post_id == VISITOR_POST_ID and post.parent_id is None and post.thread_id == VISITOR_POST_ID
@@ -131,7 +131,7 @@ def test_a_visitors_post_on_the_page_is_a_post_not_a_comment(item: str) -> None:
 
 def test_the_pages_own_status_post_is_skipped() -> None:
     own = {**VISITOR_POSTS["status"], "from": {"id": PAGE_ID, "name": "Floralys"}}
-    assert meta.parse(_feed(own), CONTEXT) == []
+    assert meta.parse(_feed(own), CONTEXT).posts == []
 
 
 # Older Graph API versions sent the author as top-level sender_id (a JSON number) and sender_name.
@@ -145,7 +145,7 @@ OLD_STATUS = {"item": "status", "sender_name": "Paul Girard", "sender_id": 10000
 
 
 def test_older_sender_id_and_sender_name_shape_for_a_comment() -> None:
-    [post] = meta.parse(_feed(OLD_COMMENT), CONTEXT)
+    [post] = meta.parse(_feed(OLD_COMMENT), CONTEXT).posts
     assert post.kind == PostKind.COMMENT and post.post_id == "712750021053074_1063824911537852"
     assert post.author.id == "100004577166412" and post.author.name == "Jeanne Martin"
     assert post.parent_id == post.thread_id == f"{PAGE_ID}_712750021053074"
@@ -154,7 +154,7 @@ def test_older_sender_id_and_sender_name_shape_for_a_comment() -> None:
 
 
 def test_older_sender_id_and_sender_name_shape_for_a_visitor_post() -> None:
-    [post] = meta.parse(_feed(OLD_STATUS), CONTEXT)
+    [post] = meta.parse(_feed(OLD_STATUS), CONTEXT).posts
     assert post.kind == PostKind.POST and post.post_id == f"{PAGE_ID}_712750021053200" and post.parent_id is None
     assert post.author.id == "100009871234567" and post.author.name == "Paul Girard"
     assert post.text == "Livraison reçue en avance, merci"
@@ -163,22 +163,22 @@ def test_older_sender_id_and_sender_name_shape_for_a_visitor_post() -> None:
 def test_older_shape_from_the_page_itself_is_skipped() -> None:
     # The Page id arrives as a number in the old shape and as a string in entry.id: still the same account.
     own = {**OLD_STATUS, "sender_id": int(PAGE_ID), "sender_name": "Floralys"}
-    assert meta.parse(_feed(own), CONTEXT) == []
+    assert meta.parse(_feed(own), CONTEXT).posts == []
 
 
 @pytest.mark.parametrize(("item", "verb"), [("reaction", "add"), ("comment", "remove"), ("comment", "hide")])
 def test_reactions_and_moderation_events_are_not_posts(item: str, verb: str) -> None:
-    assert meta.parse(meta_comment("x", item=item, verb=verb), CONTEXT) == []
+    assert meta.parse(meta_comment("x", item=item, verb=verb), CONTEXT).posts == []
 
 
 def test_the_pages_own_comment_is_skipped() -> None:
-    assert meta.parse(meta_comment("Merci !", author_id=PAGE_ID), CONTEXT) == []
+    assert meta.parse(meta_comment("Merci !", author_id=PAGE_ID), CONTEXT).posts == []
 
 
 def test_batched_entries_are_all_parsed() -> None:
     first, second = meta_comment("one", comment_id="1_1"), meta_comment("two", comment_id="1_2")
     first["entry"].extend(second["entry"])
-    assert [p.text for p in meta.parse(first, CONTEXT)] == ["one", "two"]
+    assert [p.text for p in meta.parse(first, CONTEXT).posts] == ["one", "two"]
 
 
 def test_messenger_message_and_echo() -> None:
@@ -189,7 +189,7 @@ def test_messenger_message_and_echo() -> None:
          "message": {"mid": "mid.2", "text": "echo", "is_echo": True}},
         {"sender": {"id": "PSID"}, "recipient": {"id": PAGE_ID}, "timestamp": 1, "read": {"watermark": 1}},
     ]}]}
-    [post] = meta.parse(payload, CONTEXT)
+    [post] = meta.parse(payload, CONTEXT).posts
     assert post.platform == Platform.MESSENGER and post.kind == PostKind.MESSAGE
     assert post.created_at == datetime.fromtimestamp(1457764197.627, tz=UTC)
     assert post.dedup_key == "messenger:mid.1457764197618:41d1"
@@ -201,7 +201,7 @@ def test_instagram_comment_accepts_both_id_fields(id_field: str) -> None:
              "text": "Où est ma commande ?", "media": {"id": "17918195224117851", "media_product_type": "FEED"}}
     payload = {"object": "instagram", "entry": [{"id": "17841405726653026", "time": 1707211879,
                                                  "changes": [{"field": "comments", "value": value}]}]}
-    [post] = meta.parse(payload, CONTEXT)
+    [post] = meta.parse(payload, CONTEXT).posts
     assert post.platform == Platform.INSTAGRAM and post.post_id == "17865799348089039"
     assert post.author.handle == "jeanne.m" and post.thread_id == "17918195224117851"
 
@@ -209,7 +209,7 @@ def test_instagram_comment_accepts_both_id_fields(id_field: str) -> None:
 def test_instagram_flat_entry_form_and_mentions_without_text() -> None:
     payload = {"object": "instagram", "entry": [{"id": "1784", "time": 1707211879, "field": "mentions",
                                                  "value": {"comment_id": "c1", "media_id": "m1"}}]}
-    [post] = meta.parse(payload, CONTEXT)
+    [post] = meta.parse(payload, CONTEXT).posts
     assert post.kind == PostKind.MENTION and post.text == ""
     assert post.flags == (MENTION_TEXT_NOT_IN_PAYLOAD,)
 

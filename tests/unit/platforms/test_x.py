@@ -60,7 +60,7 @@ def test_crc_response() -> None:
 
 
 def test_tweet_mention_is_parsed() -> None:
-    [post] = x.parse(x_tweet("@Brand my order never arrived"), CONTEXT)
+    [post] = x.parse(x_tweet("@Brand my order never arrived"), CONTEXT).posts
     assert post.kind == PostKind.MENTION and post.post_id == "1234567890"
     assert post.author.handle == "customer" and post.author.followers == 120
     assert post.created_at == datetime.fromtimestamp(1522082006.140, tz=UTC)
@@ -71,8 +71,8 @@ def test_own_tweets_retweets_and_favorites_are_skipped() -> None:
     own = x_tweet("our news", user_id="2244994945")
     retweet = x_tweet("RT", tweet_id="2")
     retweet["tweet_create_events"][0]["retweeted_status"] = {"id_str": "1"}
-    assert x.parse(own, CONTEXT) == [] and x.parse(retweet, CONTEXT) == []
-    assert x.parse({"for_user_id": "2244994945", "favorite_events": [{"id": "f"}]}, CONTEXT) == []
+    assert x.parse(own, CONTEXT).posts == [] and x.parse(retweet, CONTEXT).posts == []
+    assert x.parse({"for_user_id": "2244994945", "favorite_events": [{"id": "f"}]}, CONTEXT).posts == []
 
 
 def test_extended_tweet_text_and_user_has_blocked_as_boolean() -> None:
@@ -80,7 +80,7 @@ def test_extended_tweet_text_and_user_has_blocked_as_boolean() -> None:
     payload["user_has_blocked"] = False
     payload["tweet_create_events"][0].update(truncated=True, extended_tweet={"full_text": "the whole text"},
                                              in_reply_to_status_id_str="55")
-    [post] = x.parse(payload, CONTEXT)
+    [post] = x.parse(payload, CONTEXT).posts
     assert post.text == "the whole text" and post.kind == PostKind.REPLY and post.parent_id == "55"
 
 
@@ -95,7 +95,7 @@ def direct_message(**sender: object) -> dict[str, object]:
 
 
 def test_direct_message() -> None:
-    [post] = x.parse(direct_message(), CONTEXT)
+    [post] = x.parse(direct_message(), CONTEXT).posts
     assert post.kind == PostKind.MESSAGE and post.author.handle == "jordan"
     assert post.dedup_key == "x:dm:954491830116155396"
 
@@ -111,7 +111,7 @@ def test_tweet_author_age_and_post_count_come_from_the_user_object() -> None:
     payload = x_tweet("@Floralys where is my order?", followers=0)
     payload["tweet_create_events"][0]["user"].update(created_at="Wed May 27 08:15:00 +0000 2026",
                                                      statuses_count=1, friends_count=0, verified=False)
-    [post] = x.parse(payload, CONTEXT)
+    [post] = x.parse(payload, CONTEXT).posts
     assert post.author.account_created_at == datetime(2026, 5, 27, 8, 15, tzinfo=UTC)
     assert post.author.posts_count == 1 and post.author.followers == 0
 
@@ -119,7 +119,7 @@ def test_tweet_author_age_and_post_count_come_from_the_user_object() -> None:
 def test_dm_author_age_comes_from_the_users_map_in_milliseconds() -> None:
     payload = direct_message(created_timestamp="1422556069340", protected=False, verified=False,
                              friends_count=12, statuses_count=96)
-    [post] = x.parse(payload, CONTEXT)
+    [post] = x.parse(payload, CONTEXT).posts
     assert post.author.account_created_at == datetime.fromtimestamp(1422556069.340, tz=UTC)
     assert post.author.posts_count == 96 and post.author.followers == 3
 
@@ -132,5 +132,5 @@ def test_dm_author_age_comes_from_the_users_map_in_milliseconds() -> None:
 def test_missing_or_odd_author_fields_are_unknown_not_an_error(user: dict[str, object]) -> None:
     payload = x_tweet("hello")
     payload["tweet_create_events"][0]["user"] = {"id_str": "987654321", "screen_name": "someone", **user}
-    [post] = x.parse(payload, CONTEXT)
+    [post] = x.parse(payload, CONTEXT).posts
     assert (post.author.account_created_at, post.author.posts_count, post.author.followers) == (None, None, None)
