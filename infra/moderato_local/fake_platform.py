@@ -7,20 +7,37 @@ so a test can prove no delete was ever attempted. ``fail_next(status, times)`` m
 fail the way a real platform does (429 rate limit, 503 outage, 403 token refused, 404 post gone), so
 retries and permanent failures can be watched end to end.
 
+X OAuth 2.0 is emulated too: ``issue_x_tokens()`` hands out an access token and a single-use refresh
+token; from then on X API calls (``/2/...``) need a valid, unexpired access token (401 otherwise),
+``expire_x_access_tokens()`` ends them early, and ``POST /2/oauth2/token`` with
+``grant_type=refresh_token`` rotates the pair the way X does (the old refresh token stops working:
+400 ``invalid_request``).
+
+Instagram @mentions arrive with ids only, and the enrich function reads their text with a GET the Graph
+API documents: ``GET /{ig-user-id}?fields=mentioned_comment.comment_id(<id>){id,text,timestamp,media}``
+(or ``mentioned_media.media_id(<id>){caption,...}``). ``add_mention(id, text, username)`` makes the fake
+answer it; any other GET is still refused with 405.
+
     python -m moderato_local.fake_platform --port 8790   # GET /_calls lists what it received
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import itertools
 import json
+import re
 import threading
+import time
 from dataclasses import asdict, dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qs, parse_qsl
 
 CALLS_PATH = "/_calls"
+X_TOKEN_PATH = "/2/oauth2/token"
+_MENTION_FIELDS = re.compile(r"(mentioned_comment)\.comment_id\(([^)]+)\)|(mentioned_media)\.media_id\(([^)]+)\)")
 
 
 @dataclass(frozen=True)
@@ -32,6 +49,7 @@ class RecordedCall:
     form: dict[str, str]
     json: Any
     authorized: bool  # a Bearer token was sent (its value is not kept)
+    basic_user: str | None = None  # the user (client id) of an HTTP Basic header; the password is not kept
 
 
 class FakePlatform:
@@ -39,6 +57,10 @@ class FakePlatform:
         self.calls: list[RecordedCall] = []
         self._failures: list[tuple[int, Any]] = []  # (status, body) of the next answers, in order
         self._lock = threading.Lock()
+        self._x_access: dict[str, float] | None = None  # access token -> expiry (epoch s); None: not checked
+        self._x_refresh: str | None = None
+        self._x_serial = itertools.count(2)
+        self._mentions: dict[str, dict[str, str]] = {}
         self._server = ThreadingHTTPServer((host, port), _handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-platform", daemon=True)
@@ -77,6 +99,59 @@ class FakePlatform:
         with self._lock:
             return self._failures.pop(0) if self._failures else None
 
+    def issue_x_tokens(self, access_token: str = "x-access-1", refresh_token: str = "x-refresh-1",
+                       expires_in: int = 7200) -> None:
+        """Start checking X bearer tokens: this pair is the one X issued to the brand account."""
+        with self._lock:
+            self._x_access = {access_token: time.time() + expires_in}
+            self._x_refresh = refresh_token
+
+    def expire_x_access_tokens(self) -> None:
+        with self._lock:
+            self._x_access = dict.fromkeys(self._x_access or {}, 0.0)
+
+    def x_token_valid(self, token: str) -> bool:
+        with self._lock:
+            return self._x_access is None or self._x_access.get(token, 0.0) > time.time()
+
+    def refresh_x_tokens(self, form: dict[str, str]) -> tuple[int, Any]:
+        with self._lock:
+            if form.get("grant_type") != "refresh_token" or not form.get("client_id"):
+                return 400, {"error": "invalid_request", "error_description": "Missing required parameter."}
+            if self._x_refresh is None or form.get("refresh_token") != self._x_refresh:
+                return 400, {"error": "invalid_request",
+                             "error_description": "Value passed for the token was invalid."}
+            serial = next(self._x_serial)
+            access, refresh = f"x-access-{serial}", f"x-refresh-{serial}"
+            self._x_access = {**(self._x_access or {}), access: time.time() + 7200}
+            self._x_refresh = refresh  # single-use: the one just presented stops working
+            return 200, {"token_type": "bearer", "expires_in": 7200, "access_token": access,
+                         "scope": "tweet.read users.read tweet.moderate.write tweet.write offline.access",
+                         "refresh_token": refresh}
+
+    def add_mention(self, target_id: str, text: str, username: str = "someone",
+                    timestamp: str = "2026-12-04T10:00:00+0000") -> None:
+        """The comment (or caption) with this id mentions the account: the Graph GET now answers with it."""
+        with self._lock:
+            self._mentions[target_id] = {"id": target_id, "text": text, "caption": text, "username": username,
+                                         "timestamp": timestamp}
+
+    def mention_answer(self, query: str) -> tuple[int, Any] | None:
+        """The Graph answer to a mentioned_comment / mentioned_media read, or None if the query is not one."""
+        fields = parse_qs(query).get("fields", [""])[0]
+        match = _MENTION_FIELDS.match(fields)
+        if match is None:
+            return None
+        edge, target = (match.group(1), match.group(2)) if match.group(1) else (match.group(3), match.group(4))
+        with self._lock:
+            found = self._mentions.get(target)
+        if found is None:
+            return 400, {"error": {"message": f"Unsupported get request: no mention {target}", "code": 100}}
+        # Only the fields each node's reference lists: a mentioned comment has no username.
+        keep = ("id", "timestamp", "text") if edge == "mentioned_comment" else (
+            "id", "username", "timestamp", "caption")
+        return 200, {edge: {key: found[key] for key in keep}}
+
     def received(self, method: str | None = None, path_suffix: str = "") -> list[RecordedCall]:
         with self._lock:
             return [c for c in self.calls if (method is None or c.method == method) and c.path.endswith(path_suffix)]
@@ -103,12 +178,23 @@ def _handler(platform: FakePlatform) -> type[BaseHTTPRequestHandler]:
                     body_json = None
             elif raw:
                 form = dict(parse_qsl(raw, keep_blank_values=True))
-            authorized = (self.headers.get("authorization") or "").lower().startswith("bearer ")
-            platform.record(RecordedCall(self.command, path, query, raw, form, body_json, authorized))
-            if self.command not in ("POST", "PUT"):
+            authorization = self.headers.get("authorization") or ""
+            authorized = authorization.lower().startswith("bearer ")
+            platform.record(RecordedCall(self.command, path, query, raw, form, body_json, authorized,
+                                         _basic_user(authorization)))
+            mention = platform.mention_answer(query) if self.command == "GET" else None
+            if mention is not None:
+                failure = platform.next_failure() if authorized else (401, {"error": {"message": "no access token"}})
+                self._answer(*(failure or mention))
+            elif self.command not in ("POST", "PUT"):
                 self._answer(405, {"error": {"message": f"{self.command} is not allowed here"}})
+            elif self.command == "POST" and path == X_TOKEN_PATH:
+                self._answer(*platform.refresh_x_tokens(form))
             elif not authorized:
                 self._answer(401, {"error": {"message": "no access token"}})
+            elif path.startswith("/2/") and not platform.x_token_valid(authorization[len("bearer "):]):
+                self._answer(401, {"title": "Unauthorized", "type": "about:blank", "status": 401,
+                                   "detail": "Unauthorized"})
             elif (failure := platform.next_failure()) is not None:
                 self._answer(*failure)
             else:
@@ -128,6 +214,15 @@ def _handler(platform: FakePlatform) -> type[BaseHTTPRequestHandler]:
             pass  # quiet: the calls are recorded, not printed
 
     return Handler
+
+
+def _basic_user(authorization: str) -> str | None:
+    if not authorization.lower().startswith("basic "):
+        return None
+    try:
+        return base64.b64decode(authorization[len("basic "):]).decode().partition(":")[0]
+    except ValueError:
+        return None
 
 
 def main() -> None:

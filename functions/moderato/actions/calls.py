@@ -2,6 +2,12 @@
 
 Building the call is separate from making it: a dry run records exactly the call it would have made,
 and tests check the calls without a network.
+
+Instagram accounts come in two kinds (Meta's Instagram Platform docs, "Comment Moderation"): one
+connected with Facebook Login through its Page is called on ``graph.facebook.com`` with the Page
+token (family ``meta``); one connected with Instagram Login (Business Login for Instagram) is called
+on ``graph.instagram.com`` with an Instagram user token (family ``instagram``). The paths are the
+same: hide ``POST /{ig-comment-id}`` with ``hide``, reply ``POST /{ig-comment-id}/replies``.
 """
 
 from __future__ import annotations
@@ -9,10 +15,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from moderato.actions.graph_versions import (
+    CURRENT_GRAPH_API_VERSION,
+    FACEBOOK_GRAPH_HOST,
+    INSTAGRAM_GRAPH_HOST,
+    graph_base_url,
+)
 from moderato.models import ActionKind, ActionRecord, Case, Platform
 
-DEFAULT_META_GRAPH_URL = "https://graph.facebook.com/v21.0"
+DEFAULT_META_GRAPH_URL = graph_base_url(FACEBOOK_GRAPH_HOST, CURRENT_GRAPH_API_VERSION)
+DEFAULT_INSTAGRAM_GRAPH_URL = graph_base_url(INSTAGRAM_GRAPH_HOST, CURRENT_GRAPH_API_VERSION)
 DEFAULT_X_API_URL = "https://api.x.com"
+X_TOKEN_PATH = "/2/oauth2/token"
 SAFE_METHODS = ("POST", "PUT")  # DELETE is how platforms delete: never sent by Moderato
 
 
@@ -24,11 +38,21 @@ class ActionUnsupported(Exception):
 class Endpoints:
     meta_graph_url: str = DEFAULT_META_GRAPH_URL
     x_api_url: str = DEFAULT_X_API_URL
+    instagram_graph_url: str = DEFAULT_INSTAGRAM_GRAPH_URL
+    # Instagram account ids connected with Instagram Login (brands.json ``connection``); others use their Page.
+    instagram_login_accounts: frozenset[str] = frozenset()
+
+    @property
+    def x_token_url(self) -> str:
+        return f"{self.x_api_url.rstrip('/')}{X_TOKEN_PATH}"
+
+
+TokenFamily = Literal["meta", "instagram", "x"]  # the PlatformTokens secret's keys
 
 
 @dataclass(frozen=True)
 class PlatformCall:
-    family: Literal["meta", "x"]  # which token family authorises it (PlatformTokens secret keys)
+    family: TokenFamily  # which token authorises it
     account_id: str  # the brand account whose token is used
     method: Literal["POST", "PUT"]
     url: str
@@ -49,8 +73,10 @@ _META = (Platform.FACEBOOK, Platform.INSTAGRAM, Platform.MESSENGER)
 
 def build_call(case: Case, record: ActionRecord, endpoints: Endpoints) -> PlatformCall:
     post = case.post
+    if post.platform == Platform.INSTAGRAM and post.account_id in endpoints.instagram_login_accounts:
+        return _meta_call(case, record, endpoints.instagram_graph_url.rstrip("/"), "instagram")
     if post.platform in _META:
-        return _meta_call(case, record, endpoints.meta_graph_url.rstrip("/"))
+        return _meta_call(case, record, endpoints.meta_graph_url.rstrip("/"), "meta")
     if post.platform == Platform.X:
         return _x_call(case, record, endpoints.x_api_url.rstrip("/"))
     raise ActionUnsupported(f"no moderation API wired for {post.platform.value}")
@@ -63,24 +89,24 @@ def _target_author(case: Case, record: ActionRecord) -> str:
     return proposal.target_author_id
 
 
-def _meta_call(case: Case, record: ActionRecord, graph: str) -> PlatformCall:
+def _meta_call(case: Case, record: ActionRecord, graph: str, family: TokenFamily) -> PlatformCall:
     post = case.post
     account = post.account_id
     instagram = post.platform == Platform.INSTAGRAM
     if record.kind == ActionKind.BAN:
         if instagram:
             raise ActionUnsupported("Instagram has no ban API: hide the comments instead")
-        return PlatformCall("meta", account, "POST", f"{graph}/{account}/blocked",
+        return PlatformCall(family, account, "POST", f"{graph}/{account}/blocked",
                             form={"user": _target_author(case, record)})
     if post.platform == Platform.MESSENGER:
         raise ActionUnsupported(f"{record.kind.value} is not possible on a private Messenger message")
     if record.kind in (ActionKind.HIDE, ActionKind.UNHIDE):
         value = "true" if record.kind == ActionKind.HIDE else "false"
         field_name = "hide" if instagram else "is_hidden"
-        return PlatformCall("meta", account, "POST", f"{graph}/{post.post_id}", form={field_name: value})
+        return PlatformCall(family, account, "POST", f"{graph}/{post.post_id}", form={field_name: value})
     if record.kind == ActionKind.REPLY:
         edge = "replies" if instagram else "comments"
-        return PlatformCall("meta", account, "POST", f"{graph}/{post.post_id}/{edge}",
+        return PlatformCall(family, account, "POST", f"{graph}/{post.post_id}/{edge}",
                             form={"message": record.text or ""})
     raise ActionUnsupported(f"{record.kind.value} on {post.platform.value}")
 

@@ -8,7 +8,9 @@ calls the platform; the other delivery is retried later and then finds the actio
 A platform error is recorded. A transient one (429, 5xx, network) is re-raised so SQS retries with
 backoff, then ActionsDLQ; a permanent one (400, 401, 403, 404: the request itself is wrong, the token
 is refused, the post is gone) is recorded with the platform's answer as a final failure and not
-retried. A redelivered message for an action already handled does nothing.
+retried. A token the platform will not refresh any more (TokenNeedsReauthorization) is recorded as a
+failure that is retried, not final: once a person has authorized the app again, the retry succeeds.
+A redelivered message for an action already handled does nothing.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from typing import Any, Protocol
 
 from moderato.actions.calls import ActionUnsupported, Endpoints, PlatformCall, build_call
 from moderato.actions.messages import ActionMessage
+from moderato.actions.tokens import TokenNeedsReauthorization
 from moderato.models import ActionKind, ActionRecord, ActionStatus, Case, CaseEvent, ProposalStatus
+from moderato.people import PersonCase, person_of
 from moderato.review.policy import ActionAlreadyHandled, ActionRefused, check_action
 from moderato.review.visibility import PERFORMED, is_final
 
@@ -33,6 +37,8 @@ RECORD_ATTEMPTS = 4  # a reviewer may change the case while we record: reload an
 LEASE_SECONDS = 120
 # Statuses a platform uses for "try again later"; every other 4xx means the request will never succeed.
 _TRANSIENT_4XX = frozenset({408, 425, 429})
+# Actions that silence the author: re-checked against the person's open complaints and crises.
+_PERSON_GUARDED = frozenset({ActionKind.HIDE, ActionKind.BAN})
 
 
 class PlatformError(Exception):
@@ -58,7 +64,7 @@ class CaseRepository(Protocol):
 
     def save(self, case: Case, event: CaseEvent, expected_version: int) -> Case: ...
 
-    def open_protected_cases_by_author(self, platform: str, author_id: str) -> list[str]: ...
+    def open_protected_cases(self, key: str) -> list[PersonCase]: ...
 
 
 class ActionLeases(Protocol):
@@ -121,17 +127,24 @@ class ActionExecutor:
         if case is None:
             return Outcome.SKIPPED
         try:
-            # Only a ban needs the author's open cases (six index queries): hides and replies skip them.
+            # A hide or a ban needs the person's open cases (one index query); replies and unhides skip it.
             # The kind comes from the case's own record, never from the message.
-            is_ban = any(a.action_id == message.action_id and a.kind == ActionKind.BAN for a in case.actions)
-            record = check_action(case, message.action_id, self.clock(), self._open_cases(case) if is_ban else ())
+            guarded = any(a.action_id == message.action_id and a.kind in _PERSON_GUARDED for a in case.actions)
+            record = check_action(case, message.action_id, self.clock(), self._open_cases(case) if guarded else ())
             call = build_call(case, record, self.endpoints)
         except ActionAlreadyHandled:
             return Outcome.SKIPPED
         except (ActionRefused, ActionUnsupported) as refusal:
             self._record(message, ActionStatus.REFUSED, "action.refused", str(refusal), {})
             return Outcome.REFUSED
-        token = self.tokens.token_for(call.family, call.account_id)
+        try:
+            token = self.tokens.token_for(call.family, call.account_id)
+        except TokenNeedsReauthorization as expired:
+            # Not final: once an operator has put new tokens in, the retried message succeeds.
+            self._record(message, ActionStatus.FAILED, "action.failed", str(expired),
+                         {"call": call.describe(), "needs_reauthorization": expired.family, "retry": True},
+                         final=False)
+            raise
         if not token:
             # No token configured: say precisely what would have been done, and do nothing.
             self._record(message, ActionStatus.DRY_RUN, "action.dry_run",
@@ -151,9 +164,9 @@ class ActionExecutor:
                      {"call": call.describe(), "answer": _short(answer)})
         return Outcome.DONE
 
-    def _open_cases(self, case: Case) -> Sequence[str]:
-        author = case.post.author.id
-        return self.cases.open_protected_cases_by_author(case.post.platform.value, author) if author else []
+    def _open_cases(self, case: Case) -> Sequence[PersonCase]:
+        key = person_of(case)
+        return self.cases.open_protected_cases(key) if key else []
 
     def _record(self, message: ActionMessage, status: ActionStatus, action: str, reason: str | None,
                 data: dict[str, Any], final: bool = True) -> None:
