@@ -4,7 +4,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-lambda-python venv lint cfn-lint unit integration e2e bench train eval openapi lock clean
+.PHONY: run test test-lambda-python venv lint cfn-lint unit integration e2e bench train eval openapi lock clean \
+	audit load fuzz browser screenshots
 
 $(STAMP): requirements-dev.txt functions/requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +20,7 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(BIN)/moderato local --demo
 
-test: $(STAMP) lint cfn-lint
+test: $(STAMP) lint cfn-lint browser
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 	@$(MAKE) --no-print-directory test-lambda-python
 
@@ -44,8 +45,44 @@ else
 	$(LAMBDA_VENV)/bin/python -m pytest -n 2 -q -p no:cacheprovider tests/unit tests/integration
 endif
 
+# mypy proves that handlers, adapters and fakes satisfy their ports (config in pyproject.toml); bandit
+# fails on medium and high findings (offline), each silenced one carries a nosec comment saying why.
 lint: $(STAMP)
 	$(BIN)/ruff check functions infra tests bench training
+	$(BIN)/mypy
+	$(BIN)/bandit -q -c pyproject.toml --severity-level medium -r functions infra
+
+# Known vulnerabilities in every pinned package (Lambda, dev, training), from PyPI's vulnerability data:
+# needs the network. --strict fails when a package could not be looked up, so an unreachable service
+# reads as "NOT audited", never as clean. Not part of `make test`, which must pass offline.
+audit: $(STAMP)
+	$(BIN)/bandit -q -c pyproject.toml --severity-level medium -r functions infra
+	@$(BIN)/pip-audit --strict --disable-pip --require-hashes -r functions/requirements.txt \
+		-r requirements-dev.txt -r requirements-train.txt || { echo "==> pip-audit failed: a known \
+	vulnerability above, or PyPI's vulnerability data could not be reached (then NOTHING was audited)"; exit 1; }
+
+# Signed deliveries against a local stack whose AWS calls fail (FAULT) and whose triage crashes once;
+# DUP is the share sent twice. Prints accepted, rejected, cases, DLQ, lost, throughput; exits 1 if lost.
+N ?= 100
+DUP ?= 0.1
+FAULT ?= 0.05
+CONCURRENCY ?= 4
+load: $(STAMP)
+	$(BIN)/moderato load --n $(N) --dup $(DUP) --fault $(FAULT) --concurrency $(CONCURRENCY)
+
+# The console's browser tests drive Debian's chromium (never a browser Playwright downloads). Installed
+# here when missing, as root; otherwise they are skipped and this says why.
+CHROMIUM := /usr/bin/chromium
+browser:
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then echo "==> installing chromium for the console's browser tests" && \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
+	else echo "==> $(CHROMIUM) missing and not root: the console's browser tests (tests/e2e/test_console.py) \
+	will be skipped; install Debian's chromium package to run them"; fi
+
+# Pictures of the console's main views (docs/console/*.png), taken by its browser tests.
+screenshots: $(STAMP) browser
+	CONSOLE_SCREENSHOTS=docs/console $(BIN)/python -m pytest -q -n 0 -p no:cacheprovider tests/e2e/test_console.py
 
 cfn-lint: $(STAMP)
 	$(BIN)/cfn-lint template.yaml
@@ -59,8 +96,20 @@ integration: $(STAMP)
 e2e: $(STAMP)
 	$(BIN)/python -m pytest -q tests/e2e
 
+# Property-based fuzzing of the parsers and handlers, and the forgery suite, with many more examples
+# than `make test` runs (FUZZ_EXAMPLES per property, random seeds); each test prints its input counts.
+FUZZ_EXAMPLES ?= 5000
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/fuzz \
+		tests/unit/security/test_forgery.py
+
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# USD per million posts, item by item, from the calls, units, log bytes and CPU time measured against moto
+# (bench/cost.py states its prices, their date, and what it assumes).
+cost: $(STAMP)
+	$(BIN)/python -m bench.cost
 
 # Training runs in its own venv (requirements-train.txt: scikit-learn, embedding candidates), never
 # in Lambda. `make train COMPARE=1` also re-measures the sentence-embedding candidates (slow).
@@ -77,18 +126,22 @@ train: $(TRAIN_STAMP)
 	PYTHONPATH=functions $(TRAIN_VENV)/bin/python training/train.py
 	@if [ -n "$(COMPARE)" ]; then PYTHONPATH=functions $(TRAIN_VENV)/bin/python training/compare_embeddings.py; fi
 
+# The dev set, then the real-shape suite (tests/fixtures/real_shape, never trained on).
 eval: $(STAMP)
 	$(BIN)/moderato eval ../shared/data/dev_posts.jsonl
+	$(BIN)/moderato eval --suite real-shape
 
 openapi: $(STAMP)
 	$(BIN)/python -m moderato_cli.openapi_doc
 
 # The *.in files say what we depend on; `make lock` compiles them into the *.txt files that pin every
 # transitive dependency (pip-tools, in its own venv). The Lambda set is compiled first: the dev and
-# training sets are constrained to it, so shared packages have one version everywhere.
+# training sets are constrained to it, so shared packages have one version everywhere. Every pin
+# carries its hashes, so pip installs the locks in --require-hashes mode: a file swapped on the index
+# fails the install. (`pip install --no-deps -e .` is our own code, outside the hashed set.)
 LOCK_VENV := .venv-lock
 PIP_COMPILE = $(LOCK_VENV)/bin/pip-compile --quiet --no-header --strip-extras --no-emit-index-url \
-	--no-emit-find-links --resolver=backtracking
+	--no-emit-find-links --resolver=backtracking --generate-hashes --allow-unsafe
 
 lock:
 	@test -x $(LOCK_VENV)/bin/pip-compile || ($(PYTHON) -m venv $(LOCK_VENV) && \

@@ -11,6 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from moderato.models import Case, CaseEvent, Post, Verdict
+from moderato.orders import order_numbers
+from moderato.people import NO_LINKS, PersonLinks, person_key
 from moderato.reasons import reason
 from moderato.routing import Route
 
@@ -24,7 +26,9 @@ def case_id_for(post: Post) -> str:
     return f"{post.platform.value}-{digest}"
 
 
-def build_case(post: Post, verdict: Verdict, case_route: Route, now: datetime) -> Case:
+def build_case(post: Post, verdict: Verdict, case_route: Route, now: datetime,
+               links: PersonLinks = NO_LINKS) -> Case:
+    """``links``: configured ids of one person (the brands file), folded into the case's person key."""
     reasons = list(verdict.reasons) + [reason(flag) for flag in post.flags if reason(flag) not in verdict.reasons]
     return Case(
         case_id=case_id_for(post),
@@ -39,6 +43,9 @@ def build_case(post: Post, verdict: Verdict, case_route: Route, now: datetime) -
         created_at=now,
         updated_at=now,
         post=post,
+        person_key=person_key(post, links),
+        order_numbers=order_numbers(post.text),
+        safety=list(verdict.safety),
     )
 
 
@@ -73,6 +80,10 @@ def case_message(case: Case) -> dict[str, Any]:
         "model": case.model,
         "sla_due_at": _iso(case.sla_due_at),
         "created_at": _iso(case.created_at),
+        "person_key": case.person_key,
+        "order_numbers": case.order_numbers,
+        "safety": case.safety,
+        "suggested_reply": case.suggested_reply,
         "post": {
             "platform": post.platform.value,
             "kind": post.kind.value,

@@ -6,13 +6,32 @@ triage turns it into ``Post``s, the classifier returns a ``Verdict`` and triage 
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator, model_validator
 
-from moderato.reasons import Reason
+from moderato.reasons import TEXT_TRUNCATED, Reason
+
+MAX_TEXT_CHARS = 8_000
+"""The most of a post's text Moderato reads, stores and matches patterns on. Facebook comments stop at
+8,000 characters; longer texts (X long posts, a forged 1 MB comment) are cut with ``post.text_truncated``.
+The cap bounds every regex run, keeps a case far below DynamoDB's 400 KB item limit, and applies to every
+post wherever it comes from, because it is enforced by the model that carries the text into triage."""
+MAX_NAME_CHARS = 200
+"""Author names and handles are short on every platform (X: 50, Instagram: 30); longer ones are cut."""
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def storable(value: Any) -> Any:
+    """A JSON ``"\\ud800"`` escape is valid JSON but cannot be encoded as UTF-8 (nor stored in DynamoDB,
+    nor sent to SQS): lone surrogates become U+FFFD, the replacement character."""
+    if not isinstance(value, str) or not _LONE_SURROGATE.search(value):
+        return value
+    # A valid pair written as two code units is re-joined; a lone half becomes U+FFFD.
+    return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 class Label(StrEnum):
@@ -53,6 +72,16 @@ class Author(BaseModel):
         Field(default=None, description="When the author's account was created, as the platform reports it."))
     posts_count: int | None = Field(default=None, ge=0, description="Posts the platform counts for the author.")
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        return storable(value)
+
+    @field_validator("name", "handle")
+    @classmethod
+    def _short(cls, value: str | None) -> str | None:
+        return value[:MAX_NAME_CHARS] if value is not None else None
+
 
 class Post(BaseModel):
     """One comment, post, reply, mention or private message, normalized across platforms."""
@@ -75,6 +104,21 @@ class Post(BaseModel):
     dedup_key: str = Field(description="Stable key from the platform's own ids; one case per key.")
     flags: tuple[str, ...] = Field(default=(), description="Reason codes the parser attached (e.g. no text).")
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        return storable(value)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bounded_text(cls, data: Any) -> Any:
+        text = data.get("text") if isinstance(data, dict) else None
+        if not isinstance(text, str) or len(text) <= MAX_TEXT_CHARS:
+            return data
+        flags = tuple(data.get("flags") or ())
+        return {**data, "text": text[:MAX_TEXT_CHARS],
+                "flags": flags if TEXT_TRUNCATED in flags else (*flags, TEXT_TRUNCATED)}
+
 
 class Verdict(BaseModel):
     """What the classifier concluded about one post, and why."""
@@ -86,6 +130,8 @@ class Verdict(BaseModel):
     reasons: list[Reason] = Field(default_factory=list)
     language: str | None = None
     model: str = Field(default="unknown", description="Which classifier produced this verdict.")
+    safety: list[str] = Field(default_factory=list, description=(
+        "Safety-net categories that matched (crisis.self_harm first): the post is crisis whatever the scores."))
 
 
 class Delivery(BaseModel):
@@ -97,10 +143,14 @@ class Delivery(BaseModel):
     body: str | None = Field(default=None, description="The raw body, exactly as signed.")
     body_s3_key: str | None = Field(default=None, description="Set instead of body above the size limit.")
     headers: dict[str, str] = Field(default_factory=dict)
+    note: str | None = Field(default=None, description=(
+        "Why the webhook kept a signed delivery it does not recognise (reason code: detail); None otherwise."))
 
 
 class CaseStatus(StrEnum):
     OPEN = "open"
+    # Ids only so far (an Instagram mention): the enrich function fetches the text, then classifies and routes.
+    TEXT_PENDING = "text_pending"
     CLAIMED = "claimed"
     ACKNOWLEDGED = "acknowledged"
     RESOLVED = "resolved"
@@ -156,10 +206,14 @@ class BanProposal(BaseModel):
     platform: Platform
     account_id: str
     proposed_by: str
+    # The proposer's token sub: the two-person rule compares subs, never names. None on a proposal
+    # recorded before subs were kept: nobody can prove being a second person, so it cannot be approved.
+    proposed_by_sub: str | None = None
     proposed_at: datetime
     reason: str
     status: ProposalStatus = ProposalStatus.PENDING
     decided_by: str | None = None
+    decided_by_sub: str | None = None
     decided_by_groups: list[str] = Field(default_factory=list)
     decided_at: datetime | None = None
     decision_reason: str | None = None
@@ -194,7 +248,8 @@ class Case(BaseModel):
     updated_at: datetime
     version: int = 1
     post: Post
-    claimed_by: str | None = None
+    claimed_by: str | None = Field(default=None, description="The holder's user name, for display.")
+    claimed_by_sub: str | None = Field(default=None, description="The holder's token sub: whose claim it is.")
     extra: dict[str, Any] = Field(default_factory=dict)
     # Review state (issue 4); optional so cases written before it still load.
     hidden: bool = Field(default=False, description="Hidden on the platform by an approved action.")
@@ -202,6 +257,15 @@ class Case(BaseModel):
     promise: Promise | None = None
     ban_proposals: list[BanProposal] = Field(default_factory=list)
     actions: list[ActionRecord] = Field(default_factory=list)
+    # Safety net (moderato/classify/safety.py); optional so cases written before it still load.
+    safety: list[str] = Field(default_factory=list, description=(
+        "Safety-net categories that matched (crisis.self_harm, crisis.violence ...), most urgent first."))
+    suggested_reply: str | None = Field(default=None, description=(
+        "A reply with helpline numbers for a human to send (self-harm only); never sent automatically."))
+    # Who wrote it across the brand's surfaces (moderato/people.py) and the orders it quotes
+    # (moderato/orders.py); optional so cases written before them still load.
+    person_key: str | None = Field(default=None, description="Brand / identity family / user id of the author.")
+    order_numbers: list[str] = Field(default_factory=list, description="Order numbers quoted in the post.")
 
 
 class CaseEvent(BaseModel):
@@ -210,6 +274,7 @@ class CaseEvent(BaseModel):
     case_id: str
     at: datetime
     actor: str = Field(description="'system:<function>' or the reviewer's user name.")
+    actor_sub: str | None = Field(default=None, description="The reviewer's token sub (who it was).")
     action: str
     version: int = Field(description="The case version this event produced.")
     reason: str | None = None

@@ -57,3 +57,26 @@ MENTION_TEXT_NOT_IN_PAYLOAD = define(
     "The platform sent only ids for this post; its text must be fetched from the platform API.",
 )
 EMPTY_TEXT = define("post.empty_text", "The post has no text to classify.")
+TEXT_TRUNCATED = define(
+    "post.text_truncated",
+    "The text was longer than Moderato reads: it was cut, and only its beginning was classified and stored.",
+)
+UNPARSEABLE_CHANGE = define(
+    "delivery.unparseable_change",
+    "One update of a signed delivery had a shape the parser cannot read: it was set aside with its raw form.",
+)
+UNKNOWN_SHAPE_KEPT = define(
+    "delivery.unknown_shape_kept",
+    "A signed delivery had a shape the parser does not know: it was accepted and kept (IngestQueue, then "
+    "IngestDLQ) so that a parser fix and a redrive can read it; refusing it would make the platform disable "
+    "the webhook.",
+)
+TEXT_PENDING = define(
+    "post.text_pending",
+    "The platform sent only ids for this post: its text is being fetched from the platform API before it is "
+    "classified.",
+)
+TEXT_FETCHED = define(
+    "post.text_fetched",
+    "The text was not in the webhook delivery: it was fetched from the platform API, then classified.",
+)

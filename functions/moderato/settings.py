@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
+_HOST = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 _DEFAULT_BRANDS_FILE = Path(__file__).parent / "config" / "brands.json"
 
 
@@ -33,6 +36,18 @@ class BrandAccount(BaseModel):
     platform: str
     handles: list[str] = Field(default_factory=list)
     domains: list[str] = Field(default_factory=list)
+    # How an Instagram account is connected: through its Facebook Page (graph.facebook.com, Page token)
+    # or with Instagram Login (graph.instagram.com, Instagram user token). The actions function uses it.
+    connection: Literal["facebook_page", "instagram_login"] = "facebook_page"
+
+    @field_validator("domains")
+    @classmethod
+    def _bare_hosts(cls, domains: list[str]) -> list[str]:
+        # The classifier compares link hosts with these: a scheme, a path or a typo would never match.
+        for domain in domains:
+            if not _HOST.fullmatch(domain):
+                raise ValueError(f"brand domain {domain!r} must be a bare lower-case host such as 'ebay.com'")
+        return domains
 
 
 class WebhookSettings(BaseModel):
@@ -42,18 +57,19 @@ class WebhookSettings(BaseModel):
     max_body_bytes: int = Field(default=1_048_576, ge=1)
     claim_check_threshold_bytes: int = Field(default=200_000, ge=1)
     secrets_max_age_seconds: int = Field(default=300, ge=0)
+    delivery_ledger_table_name: str | None = None  # without it, nothing records deliveries for reconcile
 
 
 class TriageSettings(BaseModel):
     cases_table_name: str
-    idempotency_table_name: str
     spam_queue_url: str
     complaint_queue_url: str
     crisis_queue_url: str
     alerts_topic_arn: str
     delivery_bucket_name: str
     signals_table_name: str | None = None
-    idempotency_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=36 * 3600)
+    delivery_ledger_table_name: str | None = None
+    enrich_queue_url: str | None = None  # without it, a post with ids only is classified on empty text
     sla: SlaPolicy = Field(default_factory=SlaPolicy)
     brand_accounts: dict[str, BrandAccount] = Field(default_factory=dict)
 
@@ -79,7 +95,7 @@ def load_brand_accounts(path: str | None = None) -> dict[str, BrandAccount]:
 @lru_cache(maxsize=1)
 def webhook_settings() -> WebhookSettings:
     names = ["INGEST_QUEUE_URL", "DELIVERY_BUCKET_NAME", "WEBHOOK_SECRET_ID", "MAX_BODY_BYTES",
-             "CLAIM_CHECK_THRESHOLD_BYTES", "SECRETS_MAX_AGE_SECONDS"]
+             "CLAIM_CHECK_THRESHOLD_BYTES", "SECRETS_MAX_AGE_SECONDS", "DELIVERY_LEDGER_TABLE_NAME"]
     try:
         return WebhookSettings.model_validate(_env(names))
     except ValidationError as error:
@@ -88,9 +104,9 @@ def webhook_settings() -> WebhookSettings:
 
 @lru_cache(maxsize=1)
 def triage_settings() -> TriageSettings:
-    names = ["CASES_TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", "SPAM_QUEUE_URL", "COMPLAINT_QUEUE_URL",
+    names = ["CASES_TABLE_NAME", "SPAM_QUEUE_URL", "COMPLAINT_QUEUE_URL",
              "CRISIS_QUEUE_URL", "ALERTS_TOPIC_ARN", "DELIVERY_BUCKET_NAME", "SIGNALS_TABLE_NAME",
-             "IDEMPOTENCY_TTL_SECONDS"]
+             "DELIVERY_LEDGER_TABLE_NAME", "ENRICH_QUEUE_URL"]
     sla_names = ["COMPLAINT_ACK_SLA_MINUTES", "COMPLAINT_RESOLVE_SLA_MINUTES", "CRISIS_ACK_SLA_MINUTES",
                  "SPAM_REVIEW_SLA_MINUTES", "NORMAL_RETENTION_DAYS"]
     sla = {

@@ -1,10 +1,12 @@
-"""Triage of one post: classify, weigh the signals, open the case, route it, alert. Pure: ports are Protocols.
+"""Triage of an SQS batch of posts: classify, weigh the signals, open the cases, route them, alert.
+Pure: ports are Protocols.
 
-Safe to run twice for the same post. The case id derives from the platform's own ids and the write
-is conditional, so a redelivery finds the existing case; routing is completed only if it was not
-(a crash between the write and the send must not lose the queue message). The signal engine counts
-a post once (first sighting), and a wave alert (and its one possible escalation) is claimed by exactly
-one post, so neither a redelivery nor thirty complaints in a row publish the same wave twice.
+Safe to run twice for the same post. The case id derives from the platform's own ids: one read of the
+batch's cases finds a redelivery before anything is counted or written, each new case is written once
+(conditional on not existing) in its final state, and routing is completed for a case only if it was
+not (a crash between the write and the send must not lose the queue message). The signal engine
+counts only posts without a case, and a wave alert (and its one possible escalation) is claimed by
+exactly one post, so neither a redelivery nor thirty complaints in a row publish the same wave twice.
 """
 
 from __future__ import annotations
@@ -15,15 +17,27 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from moderato.cases import SYSTEM_TRIAGE, build_case, case_id_for, opening_event
-from moderato.models import Case, CaseEvent, Label, Post, Verdict
+from moderato.crisis_alert import CrisisAlertClaims, alert_once
+from moderato.helplines import suggested_reply
+from moderato.models import Case, CaseEvent, CaseStatus, Label, Post, Verdict
+from moderato.people import NO_LINKS, PersonLinks
 from moderato.routing import route
 from moderato.settings import SlaPolicy
 from moderato.signals.engine import Assessment, Retro
 from moderato.signals.waves import WaveAlert
+from moderato.text_pending import TextRequests, needs_text, pending_case
 
 
 class CaseRepository(Protocol):
     def create(self, case: Case, event: CaseEvent, expires_at: datetime | None = None) -> tuple[Case, bool, bool]: ...
+
+    def existing(self, case_ids: list[str]) -> dict[str, tuple[Case, bool]]:
+        """The stored cases among these ids, each with whether its routing finished."""
+        ...
+
+    def create_many(self, new: list[tuple[Case, CaseEvent, datetime | None]]) -> set[str]:
+        """Write each case (and its first event) unless it exists; the ids written by this call."""
+        ...
 
     def mark_routed(self, case_id: str, at: datetime) -> None: ...
 
@@ -32,8 +46,18 @@ class CaseRepository(Protocol):
     def save(self, case: Case, event: CaseEvent, expected_version: int) -> Case: ...
 
 
+class RoutingMarks(Protocol):
+    """Where triage records that a case's message was sent (adapters/routed_markers.py)."""
+
+    def routed(self, case_ids: list[str]) -> set[str]: ...
+
+    def record(self, case_ids: list[str], at: datetime) -> None: ...
+
+
 class CaseSender(Protocol):
     def send(self, case: Case) -> str: ...
+
+    def send_many(self, cases: list[Case]) -> None: ...
 
 
 class CrisisAlerter(Protocol):
@@ -45,7 +69,11 @@ class WaveAlerter(Protocol):
 
 
 class SignalAssessor(Protocol):
-    def assess(self, post: Post, verdict: Verdict, case_id: str, now: datetime) -> Assessment: ...
+    def assess(self, post: Post, verdict: Verdict, case_id: str, now: datetime, first: bool = True) -> Assessment: ...
+
+    def prepare(self, posts: list[Post]) -> None: ...
+
+    def flush(self) -> None: ...
 
     def settle(self, retro: Retro) -> None: ...
 
@@ -60,6 +88,16 @@ class TriageOutcome:
     relabelled: list[str] = field(default_factory=list)  # earlier cases that got a duplicate reason
 
 
+@dataclass(frozen=True)
+class _Opened:
+    """A case this batch routes: new (``created``: to be written) or found without its routed marker."""
+
+    case: Case
+    assessment: Assessment
+    expires_at: datetime | None
+    created: bool
+
+
 @dataclass
 class TriageService:
     cases: CaseRepository
@@ -70,31 +108,141 @@ class TriageService:
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     signals: SignalAssessor | None = None
     waves: WaveAlerter | None = None
+    person_links: PersonLinks = NO_LINKS  # ids configured as one person (the brands file)
+    # Where the one crisis alert per case is claimed (the case store); shared with review's re-labels.
+    alert_claims: CrisisAlertClaims | None = None
+    # The helpline reply a human may send to a self-harm post (never sent by Moderato).
+    reply_for: Callable[[Case], str | None] = suggested_reply
+    # EnrichQueue: a post that came as ids only waits in a text_pending case until its text is fetched.
+    text_requests: TextRequests | None = None
+    # Where routing is recorded; without it (no signals table), on the case itself.
+    markers: RoutingMarks | None = None
 
     def triage(self, post: Post) -> TriageOutcome:
+        return self.triage_many([post])[0]
+
+    def triage_many(self, posts: list[Post]) -> list[TriageOutcome]:
+        """Triage a batch of posts with a fixed number of AWS calls for the whole batch; one outcome per post.
+
+        The order of the writes is what makes a crash anywhere harmless:
+        1. one read of the batch's cases (with whether each was routed): a case found is a redelivery,
+           so nothing of it is counted or written again;
+        2. the signals of the new posts (counters; fingerprints and wave posts flushed in one write);
+        3. each new case with its first event, once and in its final state, conditional on not existing
+           (a concurrent redelivery that wrote first keeps its case, and its own triage routes it);
+        4. the queue messages (one SendMessageBatch per queue), the crisis and wave alerts;
+        5. one routed marker per case, in one write (never the case rewritten).
+        A crash after 3 leaves cases without their marker: the retried record finds them in 1 and does 4
+        and 5, so each case still gets exactly one message. A crash between 4 and 5 makes the retry send
+        a message again (SQS itself delivers at least once: consumers key on the case id). A crash
+        before 3 writes no case; the retry counts the post's signals a second time.
+        """
         now = self.clock()
+        waiting = [self.text_requests is not None and needs_text(post) for post in posts]
+        ready = [post for post, waits in zip(posts, waiting, strict=True) if not waits]
+        ids = [case_id_for(post) for post in ready]
+        known = self._existing(ids) if ready else {}
+        opened: dict[str, _Opened] = {}
+        if self.signals is not None:
+            self.signals.prepare([post for post, case_id in zip(ready, ids, strict=True) if case_id not in known])
+        for post, case_id in zip(ready, ids, strict=True):
+            if case_id in opened:
+                continue  # the same post twice in one batch
+            stored = known.get(case_id)
+            if stored is None:
+                opened[case_id] = self._open(post, now, first=True)
+            elif not stored[1]:
+                # Written by a triage that stopped before routing it: route it now, with the signals read
+                # again (nothing counted twice) for the wave alert that triage may have claimed.
+                opened[case_id] = _Opened(stored[0], self._assess(post, now, first=False), None, created=False)
+        if self.signals is not None:
+            self.signals.flush()
+        new = [entry for entry in opened.values() if entry.created]
+        written = self.cases.create_many([(e.case, opening_event(e.case), e.expires_at) for e in new])
+        lost = {e.case.case_id for e in new} - written  # a concurrent delivery of the same post wrote first
+        routing = [e for case_id, e in opened.items() if case_id not in lost]
+        published = self._route(routing)
+        outcomes: dict[str, TriageOutcome] = {}
+        for case_id, entry in opened.items():
+            if case_id in lost:
+                continue
+            relabelled = ([cid for item in entry.assessment.retro if (cid := self._add_duplicate_reason(item))]
+                          if entry.created else [])
+            outcomes[case_id] = TriageOutcome(case=entry.case, created=entry.created,
+                                              wave_alert=published.get(case_id), relabelled=relabelled)
+        if lost:
+            known.update(self._existing(sorted(lost)))
+        results: list[TriageOutcome] = []
+        for post, waits in zip(posts, waiting, strict=True):
+            if waits:
+                results.append(self._await_text(post))
+                continue
+            case_id = case_id_for(post)
+            outcome = outcomes.get(case_id)
+            if outcome is None:
+                results.append(TriageOutcome(case=known[case_id][0], created=False))
+                continue
+            results.append(outcome)
+            outcomes[case_id] = TriageOutcome(case=outcome.case, created=False)  # the post again in this batch
+        return results
+
+    def _existing(self, case_ids: list[str]) -> dict[str, tuple[Case, bool]]:
+        """Stored cases, each with whether its routing finished (a marker, or routed_at on older cases)."""
+        found = self.cases.existing(case_ids)
+        if self.markers is None or not found:
+            return found
+        marked = self.markers.routed(list(found))
+        return {case_id: (case, routed or case_id in marked) for case_id, (case, routed) in found.items()}
+
+    def _assess(self, post: Post, now: datetime, first: bool) -> Assessment:
         verdict = self.classify(post)
-        assessment = (self.signals.assess(post, verdict, case_id_for(post), now) if self.signals
-                      else Assessment(verdict=verdict))
+        return (self.signals.assess(post, verdict, case_id_for(post), now, first) if self.signals
+                else Assessment(verdict=verdict))
+
+    def _open(self, post: Post, now: datetime, first: bool) -> _Opened:
+        assessment = self._assess(post, now, first)
         verdict = assessment.verdict
         case_route = route(verdict.label, now, self.sla)
-        case = build_case(post, verdict, case_route, now)
+        case = build_case(post, verdict, case_route, now, self.person_links)
+        if case.safety:
+            case = case.model_copy(update={"suggested_reply": self.reply_for(case)})
         if assessment.priority_raised:
             case = case.model_copy(update={"priority": max(1, case.priority - 1)})
-        stored, created, routed = self.cases.create(case, opening_event(case), case_route.expires_at)
-        published: WaveAlert | None = None
-        if not routed:
-            if stored.queue is not None:
-                self.queues.send(stored)
-            if stored.label == Label.CRISIS:
-                self.alerts.publish_crisis(stored)
-            if assessment.wave_alert is not None and self.waves is not None and self.signals is not None:
-                self.waves.publish_wave(assessment.wave_alert)
-                self.signals.wave_published(assessment.wave_alert, self.clock())
-                published = assessment.wave_alert
-            self.cases.mark_routed(stored.case_id, self.clock())
-        relabelled = [case_id for item in assessment.retro if (case_id := self._add_duplicate_reason(item))]
-        return TriageOutcome(case=stored, created=created, wave_alert=published, relabelled=relabelled)
+        return _Opened(case, assessment, case_route.expires_at, created=True)
+
+    def _route(self, routing: list[_Opened]) -> dict[str, WaveAlert]:
+        """Send, alert, then mark routed (see triage_many for why in this order); the wave alerts published."""
+        if not routing:
+            return {}
+        self.queues.send_many([entry.case for entry in routing if entry.case.queue is not None])
+        published: dict[str, WaveAlert] = {}
+        for entry in routing:
+            case = entry.case
+            if case.label == Label.CRISIS and self.alert_claims is not None:
+                alert_once(case, self.alert_claims, self.alerts, self.clock())
+            elif case.label == Label.CRISIS:
+                self.alerts.publish_crisis(case)
+            alert = entry.assessment.wave_alert
+            if alert is not None and self.waves is not None and self.signals is not None:
+                self.waves.publish_wave(alert)
+                self.signals.wave_published(alert, self.clock())
+                published[case.case_id] = alert
+        if self.markers is not None:
+            self.markers.record([entry.case.case_id for entry in routing], self.clock())
+        else:
+            for entry in routing:
+                self.cases.mark_routed(entry.case.case_id, self.clock())
+        return published
+
+    def _await_text(self, post: Post) -> TriageOutcome:
+        """Open the waiting case and ask for the text; asked again on a redelivery (the enrich flow does
+        nothing for a case no longer waiting), so a crash between the two cannot leave it waiting forever."""
+        assert self.text_requests is not None
+        case = pending_case(post, self.clock(), self.person_links)
+        stored, created, _ = self.cases.create(case, opening_event(case), None)
+        if stored.status == CaseStatus.TEXT_PENDING:
+            self.text_requests.request(stored)
+        return TriageOutcome(case=stored, created=created)
 
     def _add_duplicate_reason(self, item: Retro) -> str | None:
         """An earlier post of a flood, seen before the flood was: it is spam too, and now says why."""

@@ -45,7 +45,7 @@ def expected_case_ids(rows: list[dict[str, Any]]) -> list[str | None]:
     ids: list[str | None] = []
     for index, row in enumerate(rows):
         _platform, webhook, payload = build_payload(row, index)
-        posts = get_platform(webhook).parse(payload, DeliveryContext(received_at=datetime.now(UTC)))
+        posts = get_platform(webhook).parse(payload, DeliveryContext(received_at=datetime.now(UTC))).posts
         ids.append(case_id_for(posts[0]) if posts else None)
     return ids
 

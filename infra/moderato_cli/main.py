@@ -10,7 +10,8 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ["local", "replay", "classify", "eval", "token", "review", "export_feedback"]
+COMMANDS = ["local", "replay", "classify", "eval", "token", "review", "export_feedback", "reconcile", "dlq", "load",
+            "index_people"]
 
 
 def build_parser() -> argparse.ArgumentParser:

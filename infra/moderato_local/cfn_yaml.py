@@ -85,7 +85,7 @@ CfnLoader.add_multi_constructor("!", _construct_intrinsic)
 
 def loads_template(text: str) -> dict[str, Any]:
     """Parse a template from a string; returns the template as a plain dict in long form."""
-    data = yaml.load(text, Loader=CfnLoader)  # CfnLoader is a SafeLoader subclass
+    data = yaml.load(text, Loader=CfnLoader)  # nosec B506  # CfnLoader is a SafeLoader subclass
     if not isinstance(data, dict):
         raise ValueError("a CloudFormation template must be a YAML mapping at its top level")
     return data

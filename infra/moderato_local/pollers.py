@@ -8,7 +8,13 @@ the queue's full visibility timeout, so retries and redrive happen in seconds. M
 message to the DLQ on the receive after ``maxReceiveCount`` receives, as SQS does (checked against
 moto 5.2.5 and pinned by tests/e2e/test_local_stack_wiring.py, so an upgrade that changes it fails).
 
-One thread per event source: a function's concurrency is 1 locally (see runtime.py).
+SNS and schedules invoke asynchronously: a failed invocation is tried again up to the function's
+``EventInvokeConfig.MaximumRetryAttempts`` (Lambda's default 2), then, when the template names an
+on-failure destination queue, its record (the event and the error, as Lambda writes it) goes there.
+
+An SQS event source polls with as many threads as its function has environments (the template's
+``ScalingConfig.MaximumConcurrency``, see runtime.py), so that many batches are in flight at once, as
+Lambda's pollers do; SNS and schedules keep one thread.
 """
 
 from __future__ import annotations
@@ -16,8 +22,11 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 import traceback
+import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from moderato_local.events import scheduled_event, sns_event, sqs_event
@@ -25,25 +34,50 @@ from moderato_local.runtime import FunctionRuntime
 
 log = logging.getLogger("moderato_local")
 
-SNS_ATTEMPTS = 3  # Lambda invokes an SNS subscriber asynchronously: the first try plus two retries
+ASYNC_ATTEMPTS = 3  # Lambda's asynchronous invocations: the first try plus two retries, unless configured
+
+
+class FailureDestination:
+    """An on-failure destination queue: receives Lambda's invocation record once the retries are spent."""
+
+    def __init__(self, sqs: Any, queue_url: str, function_arn: str) -> None:
+        self.sqs = sqs
+        self.queue_url = queue_url
+        self.function_arn = function_arn
+
+    def __call__(self, event: dict[str, Any], error: BaseException, attempts: int) -> None:
+        record = {
+            "version": "1.0",
+            "timestamp": datetime.now(UTC).isoformat(),
+            "requestContext": {"requestId": str(uuid.uuid4()), "functionArn": f"{self.function_arn}:$LATEST",
+                               "condition": "RetriesExhausted", "approximateInvokeCount": attempts},
+            "requestPayload": event,
+            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+            "responsePayload": {"errorMessage": str(error), "errorType": type(error).__name__},
+        }
+        self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=json.dumps(record))
 
 
 class Poller:
-    def __init__(self, name: str, function: FunctionRuntime) -> None:
+    def __init__(self, name: str, function: FunctionRuntime, threads: int = 1) -> None:
         self.name = name
         self.function = function
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name=f"moderato-{name}", daemon=True)
+        self._threads = [threading.Thread(target=self._loop, name=f"moderato-{name}-{index}", daemon=True)
+                         for index in range(max(1, threads))]
 
     def start(self) -> None:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
 
     def stop(self) -> None:
         self._stop.set()
 
     def join(self, timeout: float) -> None:
-        if self._thread.is_alive():
-            self._thread.join(timeout)
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(max(0.0, deadline - time.monotonic()))
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -71,8 +105,9 @@ class SqsPoller(Poller):
         batch_size: int,
         report_failures: bool,
         retry_delay: int,
+        threads: int | None = None,
     ) -> None:
-        super().__init__(name, function)
+        super().__init__(name, function, function.concurrency if threads is None else threads)
         self.sqs = sqs
         self.queue_url = queue_url
         self.queue_arn = queue_arn
@@ -147,24 +182,31 @@ class SnsPoller(SqsPoller):
     """Reads a hidden SQS queue subscribed to the topic; one invocation per notification."""
 
     def __init__(self, name: str, function: FunctionRuntime, sqs: Any, queue_url: str, queue_arn: str,
-                 subscription_arn: str, retry_delay: int) -> None:
-        super().__init__(name, function, sqs, queue_url, queue_arn, 10, False, retry_delay)
+                 subscription_arn: str, retry_delay: int, attempts: int = ASYNC_ATTEMPTS,
+                 on_failure: FailureDestination | None = None) -> None:
+        super().__init__(name, function, sqs, queue_url, queue_arn, 10, False, retry_delay, threads=1)
         self.subscription_arn = subscription_arn
+        self.attempts = attempts
+        self.on_failure = on_failure
 
     def poll_once(self) -> None:
         for message in self.receive():
             envelope = json.loads(message["Body"])
+            event = sns_event(envelope, self.subscription_arn)
             try:
-                self.function.invoke(sns_event(envelope, self.subscription_arn))
-            except Exception:
+                self.function.invoke(event)
+            except Exception as error:
                 attempt = int(message["Attributes"].get("ApproximateReceiveCount", "1"))
                 log.error("%s failed on SNS message %s (attempt %d):\n%s", self.function.name,
                           envelope.get("MessageId"), attempt, traceback.format_exc())
-                if attempt < SNS_ATTEMPTS:
+                if attempt < self.attempts:
                     self.retry_later(message)
                     continue
-                log.error("%s: SNS message %s dropped after %d attempts", self.function.name,
-                          envelope.get("MessageId"), attempt)
+                if self.on_failure is None:
+                    log.error("%s: SNS message %s dropped after %d attempts (no on-failure destination)",
+                              self.function.name, envelope.get("MessageId"), attempt)
+                else:
+                    self.on_failure(event, error, attempt)  # if this fails, the message stays and is retried
             self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 
@@ -172,18 +214,27 @@ class SchedulePoller(Poller):
     """Invokes on a fixed local period (not the template's rate/cron, which could be hours)."""
 
     def __init__(self, name: str, function: FunctionRuntime, interval: float,
-                 event_factory: Callable[[], dict[str, Any]]) -> None:
+                 event_factory: Callable[[], dict[str, Any]], attempts: int = ASYNC_ATTEMPTS,
+                 on_failure: FailureDestination | None = None) -> None:
         super().__init__(name, function)
         self.interval = interval
         self.event_factory = event_factory
+        self.attempts = attempts
+        self.on_failure = on_failure
 
     def poll_once(self) -> None:
         if self._stop.wait(self.interval):
             return
-        try:
-            self.function.invoke(self.event_factory())
-        except Exception:
-            log.error("%s failed on a scheduled event:\n%s", self.function.name, traceback.format_exc())
+        event = self.event_factory()
+        for attempt in range(1, self.attempts + 1):
+            try:
+                self.function.invoke(event)
+                return
+            except Exception as error:
+                log.error("%s failed on a scheduled event (attempt %d):\n%s", self.function.name, attempt,
+                          traceback.format_exc())
+                if attempt == self.attempts and self.on_failure is not None:
+                    self.on_failure(event, error, attempt)
 
 
 def schedule_event_factory(properties: dict[str, Any], rule_arn: str) -> Callable[[], dict[str, Any]]:

@@ -1,29 +1,60 @@
-"""Run the real handlers in this process, one warm "container" per function.
+"""Run the real handlers in this process, with as many warm "containers" per function as the template allows.
 
-Each function gets a lock: Lambda never runs two invocations in one execution environment at once,
-and Powertools (Logger keys, idempotency, metrics buffers) relies on that. Different functions may
-run at the same time, as they would in AWS. That also makes a function's effective concurrency 1,
-which honours any MaximumConcurrency in the template (loosely: AWS would allow more).
+Lambda never runs two invocations in one execution environment at once, and module-level state
+(Powertools' Logger keys, the batch's signal-store buffer) relies on that. So each environment is its
+own copy of the handler module (imported again under another name, so its globals are its own), and
+an invocation takes one environment for itself. A function gets as many as the template gives its
+event sources (an SQS event's ``ScalingConfig.MaximumConcurrency``, 2 without one; HTTP functions
+``HTTP_CONCURRENCY``, see there); the pollers run that many batches at once. Shared by all environments,
+as they would not be in AWS:
+the ``moderato`` package's modules (pure, or caches of thread-safe boto3 clients) and Powertools
+Metrics' class-level buffer (metrics of concurrent invocations may be flushed together: local logs only).
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import logging
 import os
+import queue
 import sys
 import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+from moderato_local.faults import FaultInjector, run_crashing
 from moderato_local.resolver import ACCOUNT_ID, REGION
 from moderato_local.template import FunctionSpec
 
 log = logging.getLogger("moderato_local")
+
+# API Gateway invokes as many environments as requests in flight, but locally HTTP functions keep one:
+# Powertools' event handler keeps the current request in a class attribute (BaseRouter.current_event),
+# shared by every copy of the module in this process, so two requests at once would read each other's
+# request id (measured: deliveries recorded in the ledger under another delivery's id).
+HTTP_CONCURRENCY = 1
+# The same attribute is shared by every HTTP function of the process too (webhook and review API), so one
+# HTTP invocation runs at a time across all of them: measured without it, 4 clients of two HTTP functions
+# had bodies enqueued twice, others never, and crashed in Powertools Metrics' shared buffer.
+_HTTP_INVOCATION = threading.Lock()
+
+
+def is_http_function(spec: FunctionSpec) -> bool:
+    return any(event.get("Type") in ("HttpApi", "Api") for event in spec.events.values())
+
+
+def concurrency_of(spec: FunctionSpec) -> int:
+    """How many environments the template lets this function run at once (locally)."""
+    limits = [int(((event.get("Properties") or {}).get("ScalingConfig") or {}).get("MaximumConcurrency", 2))
+              for event in spec.events.values() if event.get("Type") == "SQS"]
+    if is_http_function(spec):
+        limits.append(HTTP_CONCURRENCY)
+    return max(limits, default=1)
 
 
 @dataclass
@@ -69,45 +100,61 @@ class Activity:
 class FunctionRuntime:
     """One function: its handler (imported once, like a warm start) and how to invoke it."""
 
-    def __init__(self, spec: FunctionSpec, name: str, environment: dict[str, str], activity: Activity) -> None:
+    def __init__(self, spec: FunctionSpec, name: str, environment: dict[str, str], activity: Activity,
+                 faults: FaultInjector | None = None) -> None:
         self.spec = spec
         self.name = name
         self.environment = environment
         self.activity = activity
-        self._lock = threading.Lock()
+        self.faults = faults  # local fault injection (faults.py); None in normal runs
+        self.concurrency = concurrency_of(spec)
+        self._load_lock = threading.Lock()
+        self._idle: queue.Queue[Any] = queue.Queue()  # handlers of environments not running an invocation
         self._handler: Any = None
+        self._pooled = False  # environments put in _idle (a handler set from outside joins on first use)
 
     @property
     def arn(self) -> str:
         return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.name}"
 
     def load(self) -> None:
-        """Import the handler module with this function's own environment, as its cold start would.
+        """Import the handler module with this function's own environment, as its cold start would,
+        once per environment (the first under its own name, the others as copies with their own globals).
 
         Powertools reads POWERTOOLS_SERVICE_NAME and friends when Logger/Metrics are created at import,
         so a value that differs between functions must be in os.environ at that moment.
         """
-        module_name, _, attribute = self.spec.handler.rpartition(".")
-        saved = {key: os.environ.get(key) for key in self.environment}
-        os.environ.update(self.environment)
-        try:
-            module = importlib.import_module(module_name)
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
-        handler = getattr(module, attribute, None)
-        if not callable(handler):
-            raise RuntimeError(f"{self.spec.logical_id}: {self.spec.handler} is not a function")
-        self._handler = handler
+        with self._load_lock:
+            if self._handler is not None:
+                return
+            module_name, _, attribute = self.spec.handler.rpartition(".")
+            saved = {key: os.environ.get(key) for key in self.environment}
+            os.environ.update(self.environment)
+            try:
+                module = importlib.import_module(module_name)
+                handlers = [getattr(module, attribute, None)]
+                for copy in range(1, self.concurrency):
+                    handlers.append(getattr(_module_copy(module, f"{module_name}__env{copy}"), attribute, None))
+            finally:
+                for key, value in saved.items():
+                    if value is None:
+                        os.environ.pop(key, None)
+                    else:
+                        os.environ[key] = value
+            if not all(callable(handler) for handler in handlers):
+                raise RuntimeError(f"{self.spec.logical_id}: {self.spec.handler} is not a function")
+            for handler in handlers:
+                self._idle.put(handler)
+            self._handler = handlers[0]
+            self._pooled = True
 
     def invoke(self, event: dict[str, Any]) -> Any:
         """Call the handler; exceptions propagate (each event source decides what failure means)."""
         if self._handler is None:
             self.load()
-        with self.activity.running(), self._lock:
+        scope = self.faults.handler_running() if self.faults else nullcontext()
+        serialized = _HTTP_INVOCATION if is_http_function(self.spec) else nullcontext()
+        with self.activity.running(), serialized, self._environment() as handler, scope:
             request_id = str(uuid.uuid4())
             context = LambdaContext(
                 function_name=self.name,
@@ -121,13 +168,40 @@ class FunctionRuntime:
             )
             started = time.monotonic()
             try:
-                return self._handler(event, context)
+                if self.faults is not None and self.faults.crash_halfway(self.spec.logical_id, event):
+                    return run_crashing(handler, event, context)
+                return handler(event, context)
             finally:
                 elapsed = (time.monotonic() - started) * 1000
                 log.info("REPORT %s RequestId: %s Duration: %.1f ms", self.name, request_id, elapsed)
                 if elapsed > self.spec.timeout * 1000:
                     # Not enforced (a thread cannot be killed), but visible: AWS would have timed out.
                     log.warning("%s ran %.0f ms, past its %d s timeout", self.name, elapsed, self.spec.timeout)
+
+
+    @contextmanager
+    def _environment(self) -> Iterator[Any]:
+        """One idle environment for one invocation (waits while all are busy, as throttling would)."""
+        with self._load_lock:
+            if not self._pooled:
+                self._idle.put(self._handler)
+                self._pooled = True
+        handler = self._idle.get()
+        try:
+            yield handler
+        finally:
+            self._idle.put(handler)
+
+
+def _module_copy(module: Any, name: str) -> Any:
+    """The handler module imported again under another name: its own module-level state."""
+    spec = importlib.util.spec_from_file_location(name, module.__file__)
+    if spec is None or spec.loader is None:
+        raise RuntimeError(f"cannot import {module.__name__} again as {name}")
+    copy = importlib.util.module_from_spec(spec)
+    sys.modules[name] = copy
+    spec.loader.exec_module(copy)
+    return copy
 
 
 class OutputRedirect:

@@ -27,7 +27,16 @@ from typing import Any
 import boto3
 from moto.server import ThreadedMotoServer
 
-from moderato_local.gateway import Gateway, GatewayServer, bind_gateway, serve_in_thread
+from moderato_local import moto_speed
+from moderato_local.faults import FaultInjector, FaultPlan
+from moderato_local.gateway import (
+    Gateway,
+    GatewayServer,
+    bind_gateway,
+    dependency_probes,
+    dependency_status,
+    serve_in_thread,
+)
 from moderato_local.jwt_issuer import DEFAULT_SECRETS_PATH, JwtSettings
 from moderato_local.provision import LOCAL_ONLY_KEYS, Provisioner
 from moderato_local.resolver import REGION, Resolver
@@ -98,7 +107,10 @@ class LocalStack:
         self.environment: dict[str, str] = {}  # what start() put in os.environ for the handlers
         self.notes: list[str] = []
         self.activity = Activity()
+        plan = FaultPlan.from_env()
+        self.faults = FaultInjector(plan) if plan else None
         self.ready = False
+        self._probes: dict[str, Callable[[], object]] | None = None  # /health's AWS checks, built once ready
         self._wiring = Wiring()
         self._moto: ThreadedMotoServer | None = None
         self._server: GatewayServer | None = None
@@ -153,6 +165,11 @@ class LocalStack:
         self._wiring = wire(template, resolver, self.functions, self.client("sqs"), self.client("sns"),
                             self.retry_delay, self.schedule_seconds)
         self.notes += self._wiring.notes
+        if self.faults is not None:
+            # Before the handlers import: their clients must carry the hooks. Never in deployed code.
+            self.faults.install()
+            self.notes.append(f"fault injection on: {self.faults.plan.rate:.0%} of the handlers' AWS calls fail, "
+                              f"{self.faults.plan.crash_batches} {self.faults.plan.crash_function} batch(es) crash")
         self._load_handlers()
         for poller in self._wiring.pollers:
             poller.start()
@@ -173,6 +190,8 @@ class LocalStack:
             poller.join(3.0)
         if closing:
             closing.join()
+        if self.faults is not None:
+            self.faults.uninstall()
         if self._moto is not None:
             self._moto.stop()
             self._moto = None
@@ -205,14 +224,15 @@ class LocalStack:
         log.info("==== local stack starting: %s, gateway %s ====", self.template_path, self.gateway_url)
 
     def _start_moto(self) -> None:
+        moto_speed.install()  # moto's transactions copy whole tables: once per transaction, not per item
         self._moto = ThreadedMotoServer(ip_address=HOST, port=self.aws_port, verbose=False)
         self._moto.start()
         host, port = self._moto.get_host_and_port()
         self.aws_endpoint = f"http://{host}:{port}"
         # moto keeps its state in module globals: a stack started earlier in this process (tests)
         # would leave queues and messages behind. Start from an empty AWS, as a fresh account.
-        urllib.request.urlopen(urllib.request.Request(f"{self.aws_endpoint}/moto-api/reset", method="POST"),
-                               timeout=10).close()
+        reset = urllib.request.Request(f"{self.aws_endpoint}/moto-api/reset", method="POST")
+        urllib.request.urlopen(reset, timeout=10).close()  # nosec B310  # our own moto on 127.0.0.1
 
     def _apply_aws_env(self) -> None:
         for key in _REMOVED_ENV:
@@ -238,7 +258,7 @@ class LocalStack:
                     log.debug("env %s differs between functions; process-wide value %r", key, union[key])
                 union.setdefault(key, value)
             name = resolver.resources[spec.logical_id].ref
-            self.functions[spec.logical_id] = FunctionRuntime(spec, name, environment, self.activity)
+            self.functions[spec.logical_id] = FunctionRuntime(spec, name, environment, self.activity, self.faults)
         self.environment.update(union)
         os.environ.update(union)
 
@@ -295,11 +315,16 @@ class LocalStack:
                                 timeout, settle)
 
     def _health(self) -> tuple[bool, dict[str, Any]]:
+        if self.ready and self._probes is None:
+            self._probes = dependency_probes(self.aws_settings(), self.resources.get("IngestQueue"),
+                                             self.resources.get("CasesTable"))
         return self.ready, {
+            "dependencies": dependency_status(self._probes) if self.ready and self._probes else {},
             "functions": sorted(self.functions),
             "pollers": len(self._wiring.pollers),
             "inflight": self.activity.in_flight,
             "invocations": self.activity.total,
+            "faults_injected": dict(self.faults.injected) if self.faults else {},
             "aws_endpoint": self.aws_endpoint,
         }
 

@@ -11,7 +11,15 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from moderato_local.pollers import Poller, SchedulePoller, SnsPoller, SqsPoller, schedule_event_factory
+from moderato_local.pollers import (
+    ASYNC_ATTEMPTS,
+    FailureDestination,
+    Poller,
+    SchedulePoller,
+    SnsPoller,
+    SqsPoller,
+    schedule_event_factory,
+)
 from moderato_local.resolver import ACCOUNT_ID, REGION, STACK_NAME, Resolver
 from moderato_local.routes import Route, http_routes
 from moderato_local.runtime import FunctionRuntime
@@ -70,11 +78,33 @@ def wire(
             if kind == "SQS":
                 detail = _wire_sqs(wiring, name, function, properties, sqs, retry_delay)
             elif kind == "SNS":
-                detail = _wire_sns(wiring, name, function, properties, sqs, sns, retry_delay)
+                detail = _wire_sns(wiring, name, function, properties, sqs, sns, retry_delay,
+                                   _async_config(spec.properties, resolver, function, sqs))
             else:
-                detail = _wire_schedule(wiring, name, function, properties, schedule_seconds)
+                detail = _wire_schedule(wiring, name, function, properties, schedule_seconds,
+                                        _async_config(spec.properties, resolver, function, sqs))
             wiring.wired.append(Wired(spec.logical_id, event_name, kind, detail))
     return wiring
+
+
+class AsyncConfig(NamedTuple):
+    attempts: int
+    on_failure: FailureDestination | None
+
+
+def _async_config(function_properties: dict[str, Any], resolver: Resolver, function: FunctionRuntime,
+                  sqs: Any) -> AsyncConfig:
+    """EventInvokeConfig: retries and an SQS on-failure destination (other destination types are refused)."""
+    config = resolver.resolve(function_properties.get("EventInvokeConfig") or {})
+    attempts = 1 + int(config.get("MaximumRetryAttempts", ASYNC_ATTEMPTS - 1))
+    on_failure = (config.get("DestinationConfig") or {}).get("OnFailure")
+    if not on_failure:
+        return AsyncConfig(attempts, None)
+    if on_failure.get("Type") != "SQS":
+        raise TemplateError(f"{function.spec.logical_id}: on-failure destination type {on_failure.get('Type')!r} "
+                            "is not emulated by the local stack (SQS is)")
+    url = _queue_url(sqs, str(on_failure["Destination"]))
+    return AsyncConfig(attempts, FailureDestination(sqs, url, function.arn))
 
 
 def _queue_url(sqs: Any, arn: str) -> str:
@@ -100,7 +130,7 @@ def _wire_sqs(wiring: Wiring, name: str, function: FunctionRuntime, properties: 
 
 
 def _wire_sns(wiring: Wiring, name: str, function: FunctionRuntime, properties: dict[str, Any],
-              sqs: Any, sns: Any, retry_delay: int) -> str:
+              sqs: Any, sns: Any, retry_delay: int, async_config: AsyncConfig) -> str:
     # A hidden queue stands in for Lambda's SNS subscription: moto delivers to it, we poll it.
     queue_name = f"{STACK_NAME}-sns-{name.replace('.', '-')}"
     url = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
@@ -112,17 +142,19 @@ def _wire_sns(wiring: Wiring, name: str, function: FunctionRuntime, properties: 
             attributes["FilterPolicyScope"] = str(properties["FilterPolicyScope"])
     subscription = sns.subscribe(TopicArn=str(properties["Topic"]), Protocol="sqs", Endpoint=arn,
                                  Attributes=attributes)["SubscriptionArn"]
-    wiring.pollers.append(SnsPoller(name, function, sqs, url, arn, subscription, retry_delay))
+    wiring.pollers.append(SnsPoller(name, function, sqs, url, arn, subscription, retry_delay,
+                                    async_config.attempts, async_config.on_failure))
     wiring.polled_queues.append(url)
     return f"{str(properties['Topic']).rsplit(':', 1)[-1]} (via hidden queue {queue_name})"
 
 
 def _wire_schedule(wiring: Wiring, name: str, function: FunctionRuntime, properties: dict[str, Any],
-                   schedule_seconds: float) -> str:
+                   schedule_seconds: float, async_config: AsyncConfig) -> str:
     expression = properties.get("Schedule") or properties.get("ScheduleExpression")
     if properties.get("Enabled", True) is False or properties.get("State") == "DISABLED":
         return f"{expression}, disabled in the template, not run"
     rule_arn = f"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/{STACK_NAME}-{name.replace('.', '-')}"
     wiring.pollers.append(SchedulePoller(name, function, schedule_seconds,
-                                         schedule_event_factory(properties, rule_arn)))
+                                         schedule_event_factory(properties, rule_arn),
+                                         async_config.attempts, async_config.on_failure))
     return f"{expression}, locally every {schedule_seconds:g} s"

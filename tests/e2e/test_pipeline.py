@@ -145,7 +145,7 @@ def _ingest_max_receive_count() -> int:
 
 
 def _case_id_of(payload: dict[str, Any]) -> str:
-    [post] = MetaPlatform().parse(payload, DeliveryContext(received_at=datetime.now(UTC)))
+    [post] = MetaPlatform().parse(payload, DeliveryContext(received_at=datetime.now(UTC))).posts
     return case_id_for(post)
 
 

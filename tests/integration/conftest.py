@@ -64,6 +64,7 @@ def load_handler(name: str) -> Any:
     from aws_lambda_powertools.utilities import parameters
 
     import moderato.adapters.aws
+    import moderato.enrich.settings
     import moderato.review.settings
     import moderato.settings
 
@@ -71,6 +72,7 @@ def load_handler(name: str) -> Any:
     moderato.settings.webhook_settings.cache_clear()
     moderato.settings.triage_settings.cache_clear()
     moderato.review.settings.clear_caches()
+    moderato.enrich.settings.enrich_settings.cache_clear()
     parameters.clear_caches()
     sys.modules.pop(name, None)
     return importlib.import_module(name)

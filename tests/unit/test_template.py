@@ -274,7 +274,16 @@ def test_webhook_routes(template: dict[str, Any]) -> None:
         for e in events.values()
         if e["Type"] == "HttpApi" and e["Properties"].get("ApiId") == {"Ref": "HttpApi"}
     }
-    assert routes == {("GET", "/webhooks/{platform}"), ("POST", "/webhooks/{platform}")}
+    assert routes == {("GET", "/webhooks/{platform}"), ("POST", "/webhooks/{platform}"), ("GET", "/health")}
+    # Platforms and uptime probes call these without a token: none names an authorizer.
+    assert all("Auth" not in e["Properties"] for e in events.values() if e["Type"] == "HttpApi")
+
+
+def test_the_webhook_may_probe_ingest_queue_for_health_and_nothing_more(template: dict[str, Any]) -> None:
+    statements = [s for policy in _functions(template)["WebhookFunction"]["Policies"]
+                  for s in (policy.get("Statement") or []) if isinstance(policy, dict)]
+    [probe] = [s for s in statements if s.get("Action") == "sqs:GetQueueAttributes"]
+    assert probe["Resource"] == {"Fn::GetAtt": ["IngestQueue", "Arn"]}
 
 
 def test_max_body_parameter_within_the_http_api_limit(template: dict[str, Any]) -> None:
@@ -346,7 +355,9 @@ def test_only_the_actions_function_reads_secrets_other_than_webhook_secrets(temp
         if fn_name == ACTIONS_FUNCTION:
             continue
         for grant in _secret_grants(props.get("Policies", [])):
-            assert grant == WEBHOOK_SECRET, f"{fn_name} may read {grant}, not only WebhookSecrets"
+            # The enrich function reads the tokens too (a mention's text needs the Page token), nothing else.
+            allowed = [WEBHOOK_SECRET, {"Ref": "PlatformTokens"}] if fn_name == "EnrichFunction" else [WEBHOOK_SECRET]
+            assert grant in allowed, f"{fn_name} may read {grant}, not only WebhookSecrets"
 
 
 def test_triage_reads_no_secret(template: dict[str, Any]) -> None:
@@ -419,17 +430,12 @@ def test_webhook_secret_commits_nothing_real(resources: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize(
     ("table", "ttl_attribute"),
-    [("CasesTable", "expires_at"), ("IdempotencyTable", "expiration"), ("SignalsTable", "expires_at")],
+    [("CasesTable", "expires_at"), ("SignalsTable", "expires_at")],
 )
 def test_tables_expire_items_by_ttl(resources: dict[str, Any], table: str, ttl_attribute: str) -> None:
     props = resources[table]["Properties"]
     assert props["BillingMode"] == "PAY_PER_REQUEST"
     assert props["TimeToLiveSpecification"] == {"AttributeName": ttl_attribute, "Enabled": True}
-
-
-def test_idempotency_table_uses_the_powertools_default_schema(resources: dict[str, Any]) -> None:
-    props = resources["IdempotencyTable"]["Properties"]
-    assert props["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
 
 
 def test_cases_table_is_kept_and_recoverable(resources: dict[str, Any]) -> None:
@@ -444,8 +450,16 @@ def test_cases_table_is_kept_and_recoverable(resources: dict[str, Any]) -> None:
     ]
     indexes = {gsi["IndexName"]: gsi for gsi in props["GlobalSecondaryIndexes"]}
     assert [k["AttributeName"] for k in indexes["ByQueueStatus"]["KeySchema"]] == ["gsi1pk", "gsi1sk"]
-    assert [k["AttributeName"] for k in indexes["ByCreated"]["KeySchema"]] == ["gsi2pk", "gsi2sk"]
-    assert all(gsi["Projection"] == {"ProjectionType": "ALL"} for gsi in indexes.values())
+    assert [k["AttributeName"] for k in indexes["ByPerson"]["KeySchema"]] == ["gsi3pk", "gsi3sk"]
+    assert set(indexes) == {"ByQueueStatus", "ByPerson"}  # no index nobody queries: each costs every write
+    # The queue index carries what a listing filters on, never the case document (read by key after).
+    queue = indexes["ByQueueStatus"]["Projection"]
+    assert queue["ProjectionType"] == "INCLUDE" and "doc" not in queue["NonKeyAttributes"]
+    assert set(queue["NonKeyAttributes"]) >= {"label", "platform", "brand", "created_at", "order_numbers"}
+    # The person index carries what the guardrail and the person's case list read, never the post.
+    person = indexes["ByPerson"]["Projection"]
+    assert person["ProjectionType"] == "INCLUDE" and "doc" not in person["NonKeyAttributes"]
+    assert set(person["NonKeyAttributes"]) == {"case_id", "label", "status", "platform", "created_at", "order_numbers"}
 
 
 def test_delivery_bucket_is_private_encrypted_and_expiring(resources: dict[str, Any]) -> None:

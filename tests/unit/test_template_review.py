@@ -26,8 +26,14 @@ def test_review_routes_sit_behind_the_cognito_jwt_authorizer_and_webhooks_do_not
     assert "ReviewersUserPool.ProviderURL" in jwt["issuer"]["Fn::Sub"]
     assert "DefaultAuthorizer" not in resources["HttpApi"]["Properties"]["Auth"]
     review_events = resources["ReviewFunction"]["Properties"]["Events"]
-    assert len(review_events) == 9
-    assert all(e["Properties"]["Auth"] == {"Authorizer": "CognitoJwt"} for e in review_events.values())
+    api_events = {name: e for name, e in review_events.items() if not name.startswith("Console")}
+    assert len(api_events) == 10
+    assert all(e["Properties"]["Auth"] == {"Authorizer": "CognitoJwt"} for e in api_events.values())
+    # The console's page and scripts hold no case data; they are the only review routes without a token.
+    console = {e["Properties"]["Path"]: e["Properties"] for name, e in review_events.items()
+               if name.startswith("Console")}
+    assert set(console) == {"/console", "/console/{name}"}
+    assert all("Auth" not in p and p["Method"] == "GET" for p in console.values())
     assert all("Auth" not in e["Properties"] for e in resources["WebhookFunction"]["Properties"]["Events"].values())
 
 
@@ -71,9 +77,8 @@ SAM_TEMPLATES: dict[str, tuple[str, tuple[str, ...]]] = {
                                     "s3:PutObject", "s3:PutObjectAcl", "s3:GetLifecycleConfiguration",
                                     "s3:PutLifecycleConfiguration", "s3:DeleteObject")),
 }
-# Powertools idempotency deletes the record of a failed attempt so that the retry can run: the one
-# DeleteItem the stack needs, on a table that holds no case data.
-NEEDED_DELETES = {("TriageFunction", "IdempotencyTable")}
+# No function needs DeleteItem: triage finds redeliveries by reading the cases (no idempotency records).
+NEEDED_DELETES: set[tuple[str, str]] = set()
 READ_SECRET = "secretsmanager:GetSecretValue"
 DELETE_ITEM = "dynamodb:DeleteItem"
 
@@ -137,8 +142,9 @@ def platform_token_readers(grant_list: list[Grant]) -> set[str]:
     return {g.function for g in grant_list if g.allows(READ_SECRET) and ("PlatformTokens" in g.targets or g.wildcard)}
 
 
-def test_only_the_actions_function_can_read_platform_tokens(resources: dict[str, Any]) -> None:
-    assert platform_token_readers(all_grants(resources)) == {"ActionsFunction"}
+def test_only_the_actions_and_enrich_functions_can_read_platform_tokens(resources: dict[str, Any]) -> None:
+    # Enrich reads the Page token to fetch a mention's text; triage and the webhook stay token-free.
+    assert platform_token_readers(all_grants(resources)) == {"ActionsFunction", "EnrichFunction"}
 
 
 def test_no_function_reads_a_secret_through_a_wildcard(resources: dict[str, Any]) -> None:
@@ -156,24 +162,41 @@ def test_no_function_may_delete_an_item(resources: dict[str, Any], function: str
     assert deletes == [], f"{function} may DeleteItem on {[g.resource for g in deletes]}"
 
 
-@pytest.mark.parametrize("function", ["ReviewFunction", "ActionsFunction"])
+@pytest.mark.parametrize(("function", "extra"), [("ReviewFunction", {"dynamodb:BatchGetItem"}),
+                                                 ("ActionsFunction", set())])
 def test_review_and_actions_have_exactly_the_case_table_access_they_use(resources: dict[str, Any],
-                                                                        function: str) -> None:
+                                                                        function: str, extra: set[str]) -> None:
     on_cases = {action for g in grants(function, resources[function]["Properties"]) if "CasesTable" in g.targets
                 for action in g.actions}
-    assert on_cases == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"}
+    # BatchGetItem: one page of a person's cases (the ByPerson index holds no post).
+    assert on_cases == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query", *extra}
 
 
-def test_the_platform_tokens_secret_refuses_every_reader_but_the_actions_role(resources: dict[str, Any]) -> None:
+def test_review_may_publish_only_to_the_alerts_topic(resources: dict[str, Any]) -> None:
+    # A re-label or escalation to crisis alerts on-call as triage does: sns:Publish on AlertsTopic, and the
+    # topic key's data key; nothing else on SNS or KMS.
+    review = grants("ReviewFunction", resources["ReviewFunction"]["Properties"])
+    publishing = [g for g in review if any(a.lower().startswith(("sns:", "kms:")) for a in g.actions)]
+    assert {(g.actions, json.dumps(g.resource, sort_keys=True)) for g in publishing} == {
+        (("sns:Publish",), json.dumps({"Fn::GetAtt": ["AlertsTopic", "TopicName"]}, sort_keys=True)),
+        (("kms:GenerateDataKey", "kms:Decrypt"), json.dumps({"Fn::GetAtt": ["AlertsTopicKey", "Arn"]}, sort_keys=True)),
+    }
+    env = resources["ReviewFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["ALERTS_TOPIC_ARN"] == {"Ref": "AlertsTopic"}
+
+
+def test_the_platform_tokens_secret_refuses_every_reader_but_the_actions_and_enrich_roles(
+        resources: dict[str, Any]) -> None:
     [policy] = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::SecretsManager::ResourcePolicy"]
     assert policy["SecretId"] == {"Ref": "PlatformTokens"}
     [statement] = policy["ResourcePolicy"]["Statement"]
     assert (statement["Effect"], statement["Principal"], statement["Action"]) == ("Deny", "*", READ_SECRET)
     assert statement["Resource"] == {"Ref": "PlatformTokens"}
-    assert statement["Condition"] == {"StringNotEquals": {"aws:PrincipalArn": {"Fn::GetAtt": ["ActionsFunctionRole",
-                                                                                            "Arn"]}}}
-    # The role named is the one SAM creates for the only function allowed to read the secret.
+    assert statement["Condition"] == {"StringNotEquals": {"aws:PrincipalArn": [
+        {"Fn::GetAtt": ["ActionsFunctionRole", "Arn"]}, {"Fn::GetAtt": ["EnrichFunctionRole", "Arn"]}]}}
+    # The roles named are the ones SAM creates for the only functions allowed to read the secret.
     assert "Role" not in resources["ActionsFunction"]["Properties"]
+    assert "Role" not in resources["EnrichFunction"]["Properties"]
 
 
 def test_the_policy_checks_can_fail() -> None:
@@ -199,5 +222,7 @@ def test_actions_queue_and_sla_check_wiring(resources: dict[str, Any]) -> None:
     assert {"Name": "service", "Value": "moderato"} in alarm["Dimensions"]  # Powertools' default dimension
     assert alarm["AlarmActions"] == [{"Ref": "AlertsTopic"}]
     # The SLA check only reads; the review function writes cases and sends actions, nothing else.
-    read_only = [{"DynamoDBReadPolicy": {"TableName": {"Ref": "CasesTable"}}}]
-    assert resources["SlaCheckFunction"]["Properties"]["Policies"] == read_only
+    [policy] = resources["SlaCheckFunction"]["Properties"]["Policies"]
+    [statement] = policy["Statement"]
+    assert set(statement["Action"]) == {"dynamodb:GetItem", "dynamodb:Query"}
+    assert dependencies(statement["Resource"]) == {"CasesTable"}

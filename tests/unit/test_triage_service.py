@@ -7,31 +7,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from moderato.cases import case_message
-from moderato.models import Author, Case, CaseEvent, Label, Platform, Post, PostKind, Verdict
+from moderato.models import Author, Case, Label, Platform, Post, PostKind, Verdict
 from moderato.reasons import EMPTY_TEXT, reason
 from moderato.routing import route
 from moderato.settings import SlaPolicy
 from moderato.triage_service import TriageService
 from tests.support import assert_case_message
+from tests.unit.signals.fakes import MemoryCases
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
-
-
-class MemoryCases:
-    def __init__(self) -> None:
-        self.cases: dict[str, tuple[Case, bool]] = {}
-        self.events: list[CaseEvent] = []
-
-    def create(self, case: Case, event: CaseEvent, expires_at: datetime | None = None) -> tuple[Case, bool, bool]:
-        if case.case_id in self.cases:
-            stored, routed = self.cases[case.case_id]
-            return stored, False, routed
-        self.cases[case.case_id] = (case, False)
-        self.events.append(event)
-        return case, True, False
-
-    def mark_routed(self, case_id: str, at: datetime) -> None:
-        self.cases[case_id] = (self.cases[case_id][0], True)
 
 
 class FlakyQueues:
@@ -45,6 +29,10 @@ class FlakyQueues:
             raise ConnectionError("SQS unavailable")
         self.sent.append(case)
         return "m"
+
+    def send_many(self, cases: list[Case]) -> None:
+        for case in cases:
+            self.send(case)
 
 
 class Alerts:

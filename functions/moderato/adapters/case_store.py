@@ -8,10 +8,25 @@ Layout (template.yaml declares the keys and indexes):
 | history event | CASE#<id>     | EVENT#<version:08d>#<at>    | written once, never updated              |
 
 GSI ``ByQueueStatus``: gsi1pk ``QUEUE#<queue>#<status>``, gsi1sk ``<priority>#<sla due>#<created>``,
-so a query in ascending order lists the most urgent first. GSI ``ByCreated``: gsi2pk
-``LABEL#<label>``, gsi2sk ``<created>#<id>``, listed descending for newest first.
+so a query in ascending order lists the most urgent first. It projects only what a listing filters on
+(label, platform, brand, created, order numbers, status), not ``doc``: a listing reads one page of
+keys, then the page's cases with one BatchGetItem, so the ~2 KB case is not copied into the index on
+every write (an index copy costs the same write units as the item). GSI ``ByPerson``:
+gsi3pk the case's person key (``<brand>/<identity family>/<user id>``, moderato/people.py), gsi3sk
+``<created>#<id>``; it projects only what the person's case list and the complainant guardrail read
+(id, label, status, platform, queue, created, order numbers), never the post.
 Every state change writes the case (conditional on its version) and its event in one transaction,
 so history and state never disagree and a stale writer is refused.
+
+Triage reads the cases of a whole SQS batch at once (``existing``, one BatchGetItem) and writes each
+new case once, in its final state, with its opening event (``create_many``). That its queue message
+was sent is recorded beside it, not by rewriting it (adapters/routed_markers.py); cases routed before
+that carry ``routed_at`` on the case item, which ``existing`` still reports. No function may
+BatchWriteItem on this table: a batch write can delete, and nothing deletes a case.
+
+Beside ``doc``, the case item carries ``order_numbers`` (a string set, for ``?order=`` filters) and,
+once a crisis alert was claimed, ``crisis_alerted_at`` (moderato/crisis_alert.py): every save keeps
+it, and a save that read the case before the claim is refused, so the claim is never erased.
 
 Review feedback (issue 4) adds one item type, written in the same transaction as the re-label:
 
@@ -46,6 +61,9 @@ from botocore.exceptions import ClientError
 
 from moderato.adapters.aws import conditional_failed
 from moderato.models import Case, CaseEvent
+from moderato.orders import order_numbers
+from moderato.people import NO_LINKS, PersonCase, PersonLinks, person_key, person_of
+from moderato.review.sla import ACTIVE_STATUSES as ACTIVE_CASE_STATUSES
 from moderato.review.sla import PROTECTED_LABELS
 from moderato.routing import QUEUE_FOR_LABEL
 
@@ -56,8 +74,9 @@ FEEDBACK_PK = "FEEDBACK"
 # Statuses in which a human still owes the case something (what review lists by default).
 ACTIVE_STATUSES = ("open", "claimed", "acknowledged")
 REVIEW_QUEUES = ("CrisisQueue", "ComplaintQueue", "SpamQueue")  # most urgent first
-# Queues whose open cases protect their author from a ban: those of the protected labels (review/sla.py).
-PROTECTING_QUEUES = tuple(sorted(q for q in (QUEUE_FOR_LABEL[label] for label in PROTECTED_LABELS) if q))
+PERSON_INDEX = "ByPerson"
+# DynamoDB's BatchGetItem reads at most 100 keys per call (the review API's page size limit too).
+_MAX_BATCH_GET = 100
 # A lease row outlives its action by far; DynamoDB's TTL removes it (the functions never delete).
 LEASE_RETENTION_SECONDS = 7 * 24 * 3600
 _INDEX_KEYS = ("pk", "sk", "gsi1pk", "gsi1sk")
@@ -85,15 +104,16 @@ def case_key(case_id: str) -> dict[str, Any]:
     return {"pk": {"S": f"CASE#{case_id}"}, "sk": {"S": "CASE"}}
 
 
-def _case_item(case: Case, expires_at: datetime | None, routed_at: str | None) -> dict[str, Any]:
+def _case_item(case: Case, expires_at: datetime | None, routed_at: str | None,
+               crisis_alerted_at: str | None = None) -> dict[str, Any]:
     queue = case.queue or "NONE"
+    # A case written before person keys existed gets one (without configured links) when next saved.
+    person = person_of(case)
     item: dict[str, Any] = {
         "pk": f"CASE#{case.case_id}",
         "sk": "CASE",
         "gsi1pk": f"QUEUE#{queue}#{case.status.value}",
         "gsi1sk": f"{case.priority}#{_iso(case.sla_due_at) or NO_DUE_DATE}#{_iso(case.created_at)}",
-        "gsi2pk": f"LABEL#{case.label.value}",
-        "gsi2sk": f"{_iso(case.created_at)}#{case.case_id}",
         "case_id": case.case_id,
         "label": case.label.value,
         "queue": queue,
@@ -107,11 +127,15 @@ def _case_item(case: Case, expires_at: datetime | None, routed_at: str | None) -
     }
     optional = {
         "brand": case.post.brand,
-        "author_id": case.post.author.id,
         "sla_due_at": _iso(case.sla_due_at),
         "claimed_by": case.claimed_by,
         "routed_at": routed_at,
+        "crisis_alerted_at": crisis_alerted_at,
         "expires_at": int(expires_at.timestamp()) if expires_at else None,
+        "gsi3pk": person,
+        "gsi3sk": f"{_iso(case.created_at)}#{case.case_id}" if person else None,
+        # A string set, so a listing can filter with contains(); DynamoDB stores no empty set.
+        "order_numbers": set(case.order_numbers) or None,
     }
     item.update({key: value for key, value in optional.items() if value is not None})
     return {key: _serializer.serialize(value) for key, value in item.items()}
@@ -145,6 +169,7 @@ class CaseFilter:
     brand: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    order: str | None = None  # an order number, as moderato.orders normalizes it
 
     @property
     def label_queue(self) -> str:
@@ -166,7 +191,20 @@ class CaseFilter:
         if self.until:
             parts.append("created_at < :until")
             values[":until"] = {"S": _iso(self.until.astimezone(UTC))}
+        if self.order:
+            parts.append("contains(order_numbers, :order)")
+            values[":order"] = {"S": self.order}
         return " AND ".join(parts), values, names
+
+    def matches(self, case: PersonCase) -> bool:
+        """The same filters, on a case of the person index (its projected attributes)."""
+        return ((not self.queue or QUEUE_FOR_LABEL[case.label] == self.queue)
+                and (not self.status or case.status.value == self.status)
+                and (not self.label or case.label.value == self.label)
+                and (not self.platform or case.platform.value == self.platform)
+                and (not self.since or (case.created_at is not None and case.created_at >= self.since))
+                and (not self.until or (case.created_at is not None and case.created_at < self.until))
+                and (not self.order or self.order in case.order_numbers))
 
 
 class CaseStore:
@@ -197,12 +235,56 @@ class CaseStore:
         return case, True, False
 
     def mark_routed(self, case_id: str, at: datetime) -> None:
+        """Routing recorded on the case itself (a deployment without the signals table has no markers)."""
         self._db.update_item(
             TableName=self._table,
             Key=case_key(case_id),
             UpdateExpression="SET routed_at = :at",
             ExpressionAttributeValues={":at": {"S": _iso(at)}},
         )
+
+    def existing(self, case_ids: list[str]) -> dict[str, tuple[Case, bool]]:
+        """The cases among these ids that exist (one consistent BatchGetItem per 100 ids), each with whether
+        it carries the ``routed_at`` of the time routing was recorded on the case itself."""
+        found: dict[str, tuple[Case, bool]] = {}
+        unique = sorted(set(case_ids))
+        for start in range(0, len(unique), _MAX_BATCH_GET):
+            for item in self._batch_get([case_key(case_id) for case_id in unique[start:start + _MAX_BATCH_GET]]):
+                found[str(item["case_id"])] = (Case.model_validate_json(item["doc"]), "routed_at" in item)
+        return found
+
+    def create_many(self, new: list[tuple[Case, CaseEvent, datetime | None]]) -> set[str]:
+        """Write new cases with their first events; returns the ids written now (a case that already
+        exists, written by a concurrent redelivery, is left as it is and not returned).
+
+        The whole batch is one transaction (each case conditional on not existing, with its event), so
+        history and state never disagree and the batch costs one call. One existing case refuses the
+        transaction as a whole: then each case is written alone, so the others still are.
+        """
+        if not new:
+            return set()
+        items = [entry for case, event, expires in new for entry in (
+            {"Put": {"TableName": self._table, "Item": _case_item(case, expires, None),
+                     "ConditionExpression": "attribute_not_exists(pk)"}},
+            {"Put": {"TableName": self._table, "Item": _event_item(event, expires),
+                     "ConditionExpression": "attribute_not_exists(pk)"}})]
+        if len(items) <= _MAX_TRANSACTION_ITEMS:
+            try:
+                self._db.transact_write_items(TransactItems=items)
+                return {case.case_id for case, _, _ in new}
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "TransactionCanceledException":
+                    raise
+        return {case.case_id for case, event, expires in new if self.create(case, event, expires)[1]}
+
+    def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
+        while request:
+            response = self._db.batch_get_item(RequestItems=request)
+            items.extend(_plain(item) for item in response.get("Responses", {}).get(self._table, []))
+            request = response.get("UnprocessedKeys") or {}
+        return items
 
     def save(self, case: Case, event: CaseEvent, expected_version: int, retain: bool = False) -> Case:
         """Write a changed case and the event that changed it, refusing a stale version.
@@ -235,10 +317,13 @@ class CaseStore:
         # touched, is kept with its whole history.
         keep_expiry = had_expiry and not retain and case.queue is None
         expires = datetime.fromtimestamp(int(existing["expires_at"]), tz=UTC) if keep_expiry else None
-        case_item = _case_item(case, expires, existing.get("routed_at"))
+        alerted = existing.get("crisis_alerted_at")
+        case_item = _case_item(case, expires, existing.get("routed_at"), alerted)
+        # A crisis alert claimed between our read and this write must not be erased by it.
+        condition = "#v = :expected" + ("" if alerted else " AND attribute_not_exists(crisis_alerted_at)")
         items = [
             {"Put": {"TableName": self._table, "Item": case_item,
-                     "ConditionExpression": "#v = :expected",
+                     "ConditionExpression": condition,
                      "ExpressionAttributeNames": {"#v": "version"},
                      "ExpressionAttributeValues": {":expected": {"N": str(expected_version)}}}},
             {"Put": {"TableName": self._table, "Item": _event_item(event, expires),
@@ -299,7 +384,7 @@ class CaseStore:
         if cursor:
             kwargs["ExclusiveStartKey"] = cursor
         response = self._db.query(**kwargs)
-        cases = [Case.model_validate_json(_plain(item)["doc"]) for item in response.get("Items", [])]
+        cases = self.get_many([_plain(item)["case_id"] for item in response.get("Items", [])])
         return cases, response.get("LastEvaluatedKey")
 
     def all_cases(self) -> Iterable[Case]:
@@ -353,7 +438,8 @@ class CaseStore:
                 next_positions[stream] = {key: taken[-1][key] for key in _INDEX_KEYS}
             else:
                 next_positions[stream] = positions.get(stream)
-        cases = [Case.model_validate_json(entry[3]["doc"]) for entry in merged]
+        # The index holds no doc (see the module docstring): the page's cases in one BatchGetItem.
+        cases = self.get_many([entry[3]["case_id"] for entry in merged])
         done = all(value == "done" for value in next_positions.values())
         return cases, None if done else next_positions
 
@@ -383,22 +469,109 @@ class CaseStore:
                 return items, True
             kwargs["ExclusiveStartKey"] = last
 
-    def open_protected_cases_by_author(self, platform: str, author_id: str) -> list[str]:
-        """Ids of the author's complaint and crisis cases still open (whoever complained or raised a
-        crisis must not be silenced: the ban guardrail)."""
-        ids: list[str] = []
-        for queue in PROTECTING_QUEUES:
-            for status in ACTIVE_STATUSES:
-                for item in self._query(
-                    IndexName="ByQueueStatus",
-                    KeyConditionExpression="gsi1pk = :pk",
-                    # The queue follows the label: no label filter needed.
-                    FilterExpression="author_id = :author AND platform = :platform",
-                    ExpressionAttributeValues={":pk": {"S": f"QUEUE#{queue}#{status}"},
-                                               ":author": {"S": author_id}, ":platform": {"S": platform}},
-                ):
-                    ids.append(str(item["case_id"]))
-        return sorted(set(ids))
+    # ------------------------------------------------------------ one person's cases (ByPerson index)
+
+    def cases_of_person(self, keys: Iterable[str]) -> list[PersonCase]:
+        """Every case of these person keys, newest first (a person's partition is small: read it whole)."""
+        return [case for _, case in self._person_entries(keys)]
+
+    def _person_entries(self, keys: Iterable[str]) -> list[tuple[str, PersonCase]]:
+        """(index position, case) of every case of these keys, newest first."""
+        found: list[tuple[str, PersonCase]] = []
+        for key in sorted(set(keys)):
+            for item in self._query(IndexName=PERSON_INDEX, KeyConditionExpression="gsi3pk = :person",
+                                    ExpressionAttributeValues={":person": {"S": key}}):
+                found.append((str(item["gsi3sk"]), _person_case(item)))
+        return sorted(found, key=lambda entry: entry[0], reverse=True)
+
+    def open_protected_cases(self, key: str) -> list[PersonCase]:
+        """The person's complaint and crisis cases still open: whoever complained or raised a crisis
+        must not be silenced, on any surface of the brand (the complainant guardrail)."""
+        return [case for case in self.cases_of_person([key])
+                if case.label in PROTECTED_LABELS and case.status in ACTIVE_CASE_STATUSES]
+
+    def list_person_cases(self, keys: list[str], filters: CaseFilter, limit: int = 50,
+                          cursor: dict[str, Any] | None = None) -> tuple[list[Case], dict[str, Any] | None]:
+        """The cases of these person keys matching ``filters``, newest first, any status by default.
+
+        The cursor holds the keys and the index position of the last case returned.
+        """
+        before = _checked_person_cursor(cursor, keys) if cursor is not None else None
+        matching = [(position, case) for position, case in self._person_entries(keys)
+                    if filters.matches(case) and (before is None or position < before)]
+        page = matching[:limit]
+        more = len(matching) > limit
+        return self.get_many([case.case_id for _, case in page]), (
+            {"person": sorted(keys), "before": page[-1][0]} if more and page else None)
+
+    def get_many(self, case_ids: list[str]) -> list[Case]:
+        """The cases, in the order asked (BatchGetItem; ids that do not exist are left out)."""
+        found: dict[str, Case] = {}
+        for start in range(0, len(case_ids), _MAX_BATCH_GET):
+            keys = [case_key(case_id) for case_id in case_ids[start:start + _MAX_BATCH_GET]]
+            request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
+            while request:
+                response = self._db.batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(self._table, []):
+                    case = Case.model_validate_json(_plain(item)["doc"])
+                    found[case.case_id] = case
+                request = response.get("UnprocessedKeys") or {}
+        return [found[case_id] for case_id in case_ids if case_id in found]
+
+    def index_people(self, links: PersonLinks = NO_LINKS, at: datetime | None = None) -> list[str]:
+        """Give cases written before person keys existed their key and order numbers (an operator's one-off
+        after upgrading): each becomes a new version with a ``person_indexed`` event, like any change.
+
+        A scan: for an operator, never for a hot path. Returns the ids of the cases it indexed.
+        """
+        indexed: list[str] = []
+        paginator = self._db.get_paginator("scan")
+        for page in paginator.paginate(TableName=self._table,
+                                       FilterExpression="sk = :sk AND attribute_not_exists(gsi3pk)",
+                                       ExpressionAttributeValues={":sk": {"S": "CASE"}}):
+            for item in page.get("Items", []):
+                case = Case.model_validate_json(_plain(item)["doc"])
+                key = person_key(case.post, links)
+                if key is None:
+                    continue  # the platform did not say who: nobody to protect, nothing to list
+                now = at or datetime.now(UTC)
+                updated = case.model_copy(update={"person_key": key, "order_numbers": order_numbers(case.post.text),
+                                                  "version": case.version + 1, "updated_at": now})
+                event = CaseEvent(case_id=case.case_id, at=now, actor="system:index-people",
+                                  action="person_indexed", version=updated.version,
+                                  data={"from_version": case.version, "person_key": key,
+                                        "order_numbers": updated.order_numbers})
+                try:
+                    self.save(updated, event, expected_version=case.version)
+                except StaleCaseVersion:
+                    continue  # changed meanwhile: that save put it in the index (without links)
+                indexed.append(case.case_id)
+        return indexed
+
+    # ------------------------------------------------------------ the one crisis alert per case
+
+    def claim_crisis_alert(self, case_id: str, at: datetime) -> bool:
+        """True for the one caller that may publish this case's crisis alert (a conditional write)."""
+        try:
+            self._db.update_item(
+                TableName=self._table, Key=case_key(case_id), UpdateExpression="SET crisis_alerted_at = :at",
+                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(crisis_alerted_at)",
+                ExpressionAttributeValues={":at": {"S": _iso(at) or ""}})
+        except ClientError as error:
+            if conditional_failed(error):
+                return False
+            raise
+        return True
+
+    def release_crisis_alert(self, case_id: str, at: datetime) -> None:
+        """Give back a claim whose alert could not be published (only our own claim, by its time)."""
+        try:
+            self._db.update_item(
+                TableName=self._table, Key=case_key(case_id), UpdateExpression="REMOVE crisis_alerted_at",
+                ConditionExpression="crisis_alerted_at = :at", ExpressionAttributeValues={":at": {"S": _iso(at) or ""}})
+        except ClientError as error:
+            if not conditional_failed(error):
+                raise
 
     # ------------------------------------------------------------ action leases (actions function)
 
@@ -468,6 +641,20 @@ def _checked_cursor(cursor: Any, streams: list[str]) -> dict[str, Any]:
                 or position["sk"] != "CASE"):
             raise InvalidCursor("the cursor is not one this API returned")
     return cursor
+
+
+def _person_case(item: dict[str, Any]) -> PersonCase:
+    return PersonCase(case_id=str(item["case_id"]), label=item["label"], status=item["status"],
+                      platform=item["platform"], created_at=item.get("created_at"),
+                      order_numbers=sorted(item.get("order_numbers") or ()))
+
+
+def _checked_person_cursor(cursor: Any, keys: list[str]) -> str:
+    """The position in a person listing, if the cursor is one ``list_person_cases`` returned for ``keys``."""
+    if (not isinstance(cursor, dict) or set(cursor) != {"person", "before"} or cursor["person"] != sorted(keys)
+            or not isinstance(cursor["before"], str)):
+        raise InvalidCursor("the cursor belongs to another listing: use it with the same filters")
+    return cursor["before"]
 
 
 def dumps(value: Any) -> str:

@@ -2,11 +2,10 @@
 
 | item               | pk                         | sk                     | attributes                              |
 |--------------------|----------------------------|------------------------|-----------------------------------------|
-| post seen          | SEEN#<case id>             | SEEN                   |                                         |
 | fingerprint (x10)  | FP#<band>:<8 hex>          | <at>#<case id>         | d (signature, label, author, thread),   |
 |                    |                            |                        | flagged                                 |
-| counter            | RATE#/WAVE#/OFFENDER#...   | M#<minute>, H#<hour>,  | n (atomic ADD)                          |
-|                    |                            | TOTAL                  |                                         |
+| counter            | RATE#/WAVE#/OFFENDER#...   | H#<hour>, TOTAL        | n (atomic ADD); an hour item also holds |
+|                    |                            |                        | its minute counters, m00..m59           |
 | learned baseline   | WAVE#<account>#<subject>   | BASELINE               | rate (per hour), through (last hour)    |
 | wave post          | WAVEPOST#<account>#<subj>  | <at>#<case id>         | terms (<= 8), followers, author, text   |
 | wave               | WAVE#<account>#<subject>   | ALERT                  | starter, wave_id, started_at,           |
@@ -20,7 +19,7 @@ the table cannot grow without bound. Strings are capped, lists are short: items 
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -34,6 +33,7 @@ MAX_TERMS = 8
 MAX_EXCERPT = 120
 BATCH_ATTEMPTS = 5
 BATCH_SIZE = 25  # DynamoDB's limit per batch_write_item
+BATCH_GET_SIZE = 100  # ... and per batch_get_item
 
 
 def _iso(at: datetime) -> str:
@@ -66,22 +66,38 @@ def _wave_state(item: dict[str, Any]) -> WaveState:
 
 
 
+def _minute_of(bucket: str) -> str | None:
+    """"YYYYMMDDHHMM" of a minute bucket, None for any other bucket."""
+    return bucket[2:] if bucket.startswith("M#") and len(bucket) == 14 else None
+
+
+def _hours_between(first: str, last: str) -> list[str]:
+    """Hour buckets "H#YYYYMMDDHH" from first to last ("YYYYMMDDHH"), both included."""
+    start = datetime.strptime(first, "%Y%m%d%H").replace(tzinfo=UTC)
+    end = datetime.strptime(last, "%Y%m%d%H").replace(tzinfo=UTC)
+    hours = []
+    while start <= end:
+        hours.append(f"H#{start:%Y%m%d%H}")
+        start += timedelta(hours=1)
+    return hours
+
+
 class DynamoSignalStore:
-    def __init__(self, table_name: str, dynamodb: Any) -> None:
+    """``buffer_writes``: fingerprints and wave posts (plain puts, nothing reads their answer) wait in
+    memory until ``flush``, so triage writes those of a whole SQS batch in one BatchWriteItem; reads in
+    the meantime see them (a flood inside one batch is still found)."""
+
+    def __init__(self, table_name: str, dynamodb: Any, buffer_writes: bool = False) -> None:
         self._table = table_name
         self._db = dynamodb
-
-    # --- once per post ------------------------------------------------------------------------------
-
-    def first_sighting(self, case_id: str, expires_at: int) -> bool:
-        try:
-            self._db.put_item(TableName=self._table, ConditionExpression="attribute_not_exists(pk)",
-                              Item={"pk": _s(f"SEEN#{case_id}"), "sk": _s("SEEN"), "expires_at": _n(expires_at)})
-        except ClientError as error:
-            if conditional_failed(error):
-                return False
-            raise
-        return True
+        self._buffer_writes = buffer_writes
+        self._pending: list[dict[str, Any]] = []  # items waiting for flush()
+        # The hour item the last increment returned, for the read that follows it (then dropped).
+        self._fresh: tuple[str, str, dict[str, Any]] | None = None
+        # In buffered mode (one SQS batch between flushes): hours before the latest one of a read, and
+        # baselines, read once per batch. A closed hour only changes by a late post, a baseline once an
+        # hour (a refused save re-reads it from the table).
+        self._read_cache: dict[tuple[str, str], dict[str, Any] | None] = {}
 
     # --- fingerprints -------------------------------------------------------------------------------
 
@@ -96,8 +112,24 @@ class DynamoSignalStore:
             "flagged": {"BOOL": record.flagged},
             "expires_at": _n(expires_at),
         }}} for band in bands]
+        self._put([request["PutRequest"]["Item"] for request in requests])
+
+    def flush(self) -> None:
+        """Write the buffered items (BatchWriteItem, 25 a call); the next batch reads afresh."""
+        self._read_cache.clear()
+        pending, self._pending = self._pending, []
+        requests = [{"PutRequest": {"Item": item}} for item in pending]
         for start in range(0, len(requests), BATCH_SIZE):
             self._batch_write(requests[start:start + BATCH_SIZE])
+
+    def _put(self, items: list[dict[str, Any]]) -> None:
+        self._pending.extend(items)
+        if not self._buffer_writes:
+            self.flush()
+
+    def _buffered(self, pk: str, since: datetime) -> list[dict[str, Any]]:
+        """Buffered items of one partition from ``since`` on, as a query would return them."""
+        return [item for item in self._pending if item["pk"]["S"] == pk and item["sk"]["S"] >= _iso(since)]
 
     def _batch_write(self, requests: list[dict[str, Any]]) -> None:
         # One call for the band items; DynamoDB may hand some back under load: retry those.
@@ -107,7 +139,7 @@ class DynamoSignalStore:
             if not requests:
                 return
             time.sleep(0.05 * 2**attempt)
-        raise RuntimeError(f"signals table kept {len(requests)} fingerprint writes unprocessed")
+        raise RuntimeError(f"signals table kept {len(requests)} writes unprocessed")
 
     def similar(self, bands: list[str], since: datetime, limit: int) -> list[FingerprintRecord]:
         found: dict[str, FingerprintRecord] = {}
@@ -120,7 +152,7 @@ class DynamoSignalStore:
                 ScanIndexForward=False,
                 Limit=limit,
             )
-            for item in response.get("Items", []):
+            for item in [*self._buffered(f"FP#{band}", since), *response.get("Items", [])]:
                 at, case_id = item["sk"]["S"].split("#", 1)
                 signature, label, author, thread = item["d"]["S"].split("|", 3)
                 found.setdefault(case_id, FingerprintRecord(
@@ -130,6 +162,10 @@ class DynamoSignalStore:
         return sorted(found.values(), key=lambda r: r.at, reverse=True)
 
     def mark_flagged(self, record: FingerprintRecord, bands: list[str]) -> None:
+        sk = f"{_iso(record.at)}#{record.case_id}"
+        for item in self._pending:
+            if item["sk"]["S"] == sk and item["pk"]["S"].startswith("FP#"):
+                item["flagged"] = {"BOOL": True}
         for band in bands:
             try:
                 self._db.update_item(
@@ -145,30 +181,98 @@ class DynamoSignalStore:
                     raise
 
     # --- counters -----------------------------------------------------------------------------------
+    #
+    # A minute counter ("M#YYYYMMDDHHMM") is attribute m<MM> of its hour's item ("H#YYYYMMDDHH"), beside
+    # that hour's own counter n: incrementing a minute returns the whole hour, so the read that usually
+    # follows (the author's last ten minutes, a wave's windows) needs no query for the current hour, and
+    # older hours are read by key (BatchGetItem), never by a query over a growing partition.
 
-    def increment(self, key: str, bucket: str, amount: int, expires_at: int) -> int:
+    def increment(self, key: str, bucket: str, amount: int, expires_at: int, also: str | None = None) -> int:
+        minute = _minute_of(bucket)
+        sk, attribute = (f"H#{minute[:10]}", f"m{minute[10:]}") if minute else (bucket, "n")
+        names = {"#count": attribute}
+        if also is not None:
+            if also != sk:
+                raise ValueError(f"{also} is not the hour of {bucket}: one write counts a minute and its hour")
+            names["#also"] = "n"
         response = self._db.update_item(
             TableName=self._table,
-            Key={"pk": _s(key), "sk": _s(bucket)},
-            UpdateExpression="ADD n :amount SET expires_at = :expires",
+            Key={"pk": _s(key), "sk": _s(sk)},
+            UpdateExpression="ADD " + ", ".join(f"{name} :amount" for name in names) + " SET expires_at = :expires",
+            ExpressionAttributeNames=names,
             ExpressionAttributeValues={":amount": _n(amount), ":expires": _n(expires_at)},
-            ReturnValues="UPDATED_NEW",
+            ReturnValues="ALL_NEW",
         )
-        return int(response["Attributes"]["n"]["N"])
+        self._fresh = (key, sk, response["Attributes"])
+        return int(response["Attributes"][attribute]["N"])
 
     def counts(self, key: str, first_bucket: str, last_bucket: str) -> dict[str, int]:
-        response = self._db.query(
-            TableName=self._table,
-            KeyConditionExpression="pk = :pk AND sk BETWEEN :first AND :last",
-            ExpressionAttributeValues={":pk": _s(key), ":first": _s(first_bucket), ":last": _s(last_bucket)},
-        )
-        return {item["sk"]["S"]: int(item["n"]["N"]) for item in response.get("Items", []) if "n" in item}
+        first_minute, last_minute = _minute_of(first_bucket), _minute_of(last_bucket)
+        if first_minute and last_minute:
+            items = self._hour_items(key, _hours_between(first_minute[:10], last_minute[:10]))
+            return {f"M#{hour[2:]}{name[1:]}": int(value["N"]) for hour, item in items.items()
+                    for name, value in item.items() if name.startswith("m") and name[1:].isdigit()
+                    and first_minute <= f"{hour[2:]}{name[1:]}" <= last_minute}
+        if first_bucket.startswith("H#") and last_bucket.startswith("H#"):
+            items = self._hour_items(key, _hours_between(first_bucket[2:], last_bucket[2:]))
+            return {hour: int(item["n"]["N"]) for hour, item in items.items() if "n" in item}
+        if first_bucket == last_bucket:
+            if (key, first_bucket) in self._read_cache:
+                item = self._read_cache[(key, first_bucket)]
+            else:
+                item = self._db.get_item(TableName=self._table,
+                                         Key={"pk": _s(key), "sk": _s(first_bucket)}).get("Item")
+            return {first_bucket: int(item["n"]["N"])} if item and "n" in item else {}
+        raise ValueError(f"counter range {first_bucket}..{last_bucket}: minutes, hours or one bucket")
+
+    def prefetch(self, keys: list[tuple[str, str]]) -> None:
+        """Counters of a whole batch (repeat offenders) in one BatchGetItem; kept until ``flush``."""
+        wanted = sorted({key for key in keys if key not in self._read_cache})
+        if not self._buffer_writes or not wanted:
+            return
+        self._read_cache.update(dict.fromkeys(wanted))  # absent unless found below
+        for start in range(0, len(wanted), BATCH_GET_SIZE):
+            request: dict[str, Any] = {self._table: {
+                "Keys": [{"pk": _s(pk), "sk": _s(sk)} for pk, sk in wanted[start:start + BATCH_GET_SIZE]]}}
+            while request:
+                response = self._db.batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(self._table, []):
+                    self._read_cache[(item["pk"]["S"], item["sk"]["S"])] = item
+                request = response.get("UnprocessedKeys") or {}
+
+    def _hour_items(self, key: str, hours: list[str]) -> dict[str, dict[str, Any]]:
+        """The hour items ("H#...") of a counter; the one just incremented comes from that update's answer."""
+        found: dict[str, dict[str, Any]] = {}
+        fresh, self._fresh = self._fresh, None
+        if fresh is not None and fresh[0] == key and fresh[1] in hours:
+            found[fresh[1]] = fresh[2]
+        closed = set(hours[:-1])  # the latest hour of a read may still be counting: never cached
+        cached = [hour for hour in closed if hour not in found and (key, hour) in self._read_cache]
+        found.update({hour: item for hour in cached if (item := self._read_cache[(key, hour)]) is not None})
+        wanted = [hour for hour in hours if hour not in found and hour not in cached]
+        for start in range(0, len(wanted), BATCH_GET_SIZE):
+            keys = [{"pk": _s(key), "sk": _s(hour)} for hour in wanted[start:start + BATCH_GET_SIZE]]
+            request: dict[str, Any] = {self._table: {"Keys": keys}}
+            while request:
+                response = self._db.batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(self._table, []):
+                    found[item["sk"]["S"]] = item
+                request = response.get("UnprocessedKeys") or {}
+        if self._buffer_writes:
+            self._read_cache.update({(key, hour): found.get(hour) for hour in wanted if hour in closed})
+        return found
 
     # --- learned baseline ---------------------------------------------------------------------------
 
     def baseline(self, key: str) -> Baseline | None:
-        item = self._db.get_item(TableName=self._table, Key={"pk": _s(f"WAVE#{key}"), "sk": _s("BASELINE")},
-                                 ProjectionExpression="rate, through").get("Item")
+        cache_key = (f"WAVE#{key}", "BASELINE")
+        if cache_key in self._read_cache:
+            item = self._read_cache[cache_key]
+        else:
+            item = self._db.get_item(TableName=self._table, Key={"pk": _s(f"WAVE#{key}"), "sk": _s("BASELINE")},
+                                     ProjectionExpression="rate, through").get("Item")
+            if self._buffer_writes:
+                self._read_cache[cache_key] = item
         if not item:
             return None
         return Baseline(rate=float(item["rate"]["N"]), through=item["through"]["S"])
@@ -185,14 +289,16 @@ class DynamoSignalStore:
                               **({"ExpressionAttributeValues": values} if values else {}))
         except ClientError as error:
             if conditional_failed(error):
+                self._read_cache.pop((f"WAVE#{key}", "BASELINE"), None)  # the winner's baseline is read next
                 return False
             raise
+        self._read_cache.pop((f"WAVE#{key}", "BASELINE"), None)
         return True
 
     # --- waves --------------------------------------------------------------------------------------
 
     def add_wave_post(self, wave_key: str, post: WavePost, expires_at: int) -> None:
-        self._db.put_item(TableName=self._table, Item={
+        self._put([{
             "pk": _s(f"WAVEPOST#{wave_key}"),
             "sk": _s(f"{_iso(post.at)}#{post.case_id}"),
             "case_id": _s(post.case_id),
@@ -201,7 +307,7 @@ class DynamoSignalStore:
             "author": _s(post.author),
             "text": _s(post.text[:MAX_EXCERPT]),
             "expires_at": _n(expires_at),
-        })
+        }])
 
     def wave_posts(self, wave_key: str, since: datetime, limit: int) -> list[WavePost]:
         response = self._db.query(
@@ -210,6 +316,7 @@ class DynamoSignalStore:
             ExpressionAttributeValues={":pk": _s(f"WAVEPOST#{wave_key}"), ":since": _s(_iso(since))},
             Limit=limit,
         )
+        buffered = self._buffered(f"WAVEPOST#{wave_key}", since)
         return [
             WavePost(
                 case_id=item["case_id"]["S"],
@@ -219,7 +326,7 @@ class DynamoSignalStore:
                 author=item.get("author", {}).get("S", ""),
                 text=item.get("text", {}).get("S", ""),
             )
-            for item in response.get("Items", [])
+            for item in sorted([*buffered, *response.get("Items", [])], key=lambda item: item["sk"]["S"])[:limit]
         ]
 
     def wave_state(self, wave_key: str) -> WaveState | None:

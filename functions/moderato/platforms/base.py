@@ -17,6 +17,7 @@ from typing import Any, Protocol, TypeVar
 
 from pydantic import ValidationError
 
+from moderato.json_depth import json_depth
 from moderato.models import Post
 from moderato.reasons import UNPARSEABLE_CHANGE
 
@@ -139,6 +140,10 @@ def fragment(raw: Any) -> str:
     return text[:FRAGMENT_CHARS]
 
 
+# Platform deliveries nest about eight levels (entry, changes, value, from...); far deeper is no delivery.
+MAX_JSON_DEPTH = 64
+
+
 def decode_json(raw_body: bytes) -> Any:
     """The body as JSON, read the one way RFC 8259 allows on the wire: UTF-8 without a byte order mark.
 
@@ -154,6 +159,8 @@ def decode_json(raw_body: bytes) -> Any:
     except UnicodeDecodeError as error:
         raise PayloadRejected(f"body is not UTF-8 (invalid byte at offset {error.start}): JSON must be UTF-8 "
                               "(RFC 8259)") from None
+    if json_depth(text) > MAX_JSON_DEPTH:
+        raise PayloadRejected(f"body is JSON nested too deeply to read (more than {MAX_JSON_DEPTH} levels)")
     try:
         return json.loads(text)
     except RecursionError:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from typing import Any
+
+from moderato.json_depth import json_depth
 
 # The largest valid body (a decision with every text field full, each character escaped as a
 # surrogate pair) is about 85,000 characters; anything longer is not a review request.
@@ -22,8 +23,6 @@ MAX_DEPTH = 16
 # A version is a small counter and no field takes a number with more digits than this.
 MAX_NUMBER_CHARS = 32
 
-# One pass over what matters for nesting: escapes (so \" does not end a string), quotes and brackets.
-_TOKEN = re.compile(r'\\.|["\[\]{}]', re.DOTALL)
 
 
 class BodyRefused(json.JSONDecodeError):
@@ -31,23 +30,6 @@ class BodyRefused(json.JSONDecodeError):
 
     def __init__(self, reason: str, document: str, position: int = 0) -> None:
         super().__init__(reason, document, position)
-
-
-def _depth(text: str) -> int:
-    """How deeply arrays and objects nest, in linear time (brackets inside strings do not count)."""
-    depth = deepest = 0
-    in_string = False
-    for token in _TOKEN.findall(text):
-        if token == '"':
-            in_string = not in_string
-        elif in_string or token[0] == "\\":
-            continue
-        elif token in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        else:
-            depth -= 1
-    return deepest
 
 
 class _Unreadable(ValueError):
@@ -78,7 +60,7 @@ def _constant(name: str) -> Any:
 def read_json_body(text: str) -> Any:
     if len(text) > MAX_BODY_CHARS:
         raise BodyRefused(f"the body is longer than {MAX_BODY_CHARS} characters", "")
-    if _depth(text) > MAX_DEPTH:
+    if json_depth(text) > MAX_DEPTH:
         raise BodyRefused(f"the body nests deeper than {MAX_DEPTH} levels", text)
     try:
         value = json.loads(text, parse_int=_int, parse_float=_float, parse_constant=_constant)

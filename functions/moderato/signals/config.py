@@ -101,7 +101,6 @@ class WaveConfig(_Section):
 class RetentionConfig(_Section):
     fingerprint_hours: int = Field(default=48, ge=1)
     rate_hours: int = Field(default=2, ge=1)
-    seen_days: int = Field(default=8, ge=1)
     wave_days: int = Field(default=2, ge=1)
     baseline_days: int = Field(default=14, ge=1)
 

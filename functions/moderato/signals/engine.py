@@ -1,8 +1,9 @@
 """The signal engine: what one post alone cannot show, computed from the signals table.
 
 ``SignalEngine.assess`` is called by triage after the classifier and before the case is written. It
-records what this post adds (fingerprint, rate counters, wave counters; once per post, so a redelivery
-counts nothing twice), reads what the recent past says, and returns the adjusted verdict, the priority,
+records what this post adds (fingerprint, rate counters, wave counters; once per post: triage calls it
+with ``first`` only for a post that has no case yet, so a redelivery counts nothing twice), reads what
+the recent past says, and returns the adjusted verdict, the priority,
 at most one wave alert (or wave escalation) to publish, and earlier posts of a flood that now deserve
 the duplicate reason.
 Pure: the store is a Protocol, time comes from the caller.
@@ -102,18 +103,23 @@ class SignalEngine:
     config: SignalsConfig
     accounts: Mapping[str, BrandAccount] = field(default_factory=dict)
 
-    def assess(self, post: Post, verdict: Verdict, case_id: str, now: datetime) -> Assessment:
+    def assess(self, post: Post, verdict: Verdict, case_id: str, now: datetime, first: bool = True) -> Assessment:
+        """``first``: the post has no case yet, so it is counted. Triage knows it from the batch's one read
+        of the cases table; False re-assesses an existing case whose routing did not finish (reads only,
+        and the wave claim it may have made is re-published, never a second one)."""
         at = min(post.created_at.astimezone(UTC), now)  # the platform's time, never in our future
-        first = self.store.first_sighting(case_id, _epoch(now + timedelta(days=self.config.retention.seen_days)))
         signals = self._identity_signals(post, at) + self._link_signals(post)
-        signals += self._behaviour_signals(post, at, now, first)
+        behaviour, recent_posts = self._behaviour_signals(post, at, now, first)
+        signals += behaviour
         tokens = words(post.text)  # normalized once: the fingerprint, the wave's terms, the sentiment count
         fp = fingerprint_of(tokens)
         eligible = fp.token_count >= self.config.duplicates.min_tokens
-        neighbours = self._neighbours(fp, case_id, at) if eligible else []
         # A customer complaining is never part of a campaign, however many customers write the same.
         protected = complaint_evidence(verdict)
-        dup_signals, flood = self._duplicate_signals(post, at, neighbours, spam_evidence(verdict, signals))
+        campaign_like = spam_evidence(verdict, signals)
+        look = eligible and self._duplicates_can_matter(verdict, protected, campaign_like, recent_posts)
+        neighbours = self._neighbours(fp, case_id, at) if look else []
+        dup_signals, flood = self._duplicate_signals(post, at, neighbours, campaign_like)
         signals += [] if protected else dup_signals
         adjusted = adjust(verdict, signals)
         flagged = adjusted.label == Label.SPAM and any(s.code in DUPLICATE_CODES for s in signals)
@@ -135,6 +141,15 @@ class SignalEngine:
     def settle(self, retro: Retro) -> None:
         """The earlier post got its duplicate reason (or was a complaint): never revisit it."""
         self.store.mark_flagged(retro.record, retro.bands)
+
+    def prepare(self, posts: list[Post]) -> None:
+        """Before a batch's assessments: read what every post of it will look up by key, in one call."""
+        self.store.prefetch([(offender_key(post.platform.value, post.author.id), "TOTAL")
+                             for post in posts if post.author.id])
+
+    def flush(self) -> None:
+        """Write what this batch's assessments buffered (one call for the batch, see the store)."""
+        self.store.flush()
 
     def wave_published(self, alert: WaveAlert, at: datetime) -> None:
         key = wave_key(alert.account_id, alert.subject)
@@ -193,7 +208,8 @@ class SignalEngine:
 
     # --- how the author behaves ---------------------------------------------------------------------
 
-    def _behaviour_signals(self, post: Post, at: datetime, now: datetime, first: bool) -> list[Signal]:
+    def _behaviour_signals(self, post: Post, at: datetime, now: datetime, first: bool) -> tuple[list[Signal], int]:
+        """The author's burst and repeat-offender signals, and how many posts the author wrote in the window."""
         behaviour = self.config.behaviour
         author = author_key(post)
         rate_key = f"RATE#{author}"
@@ -215,9 +231,28 @@ class SignalEngine:
             plural = "s" if confirmed > 1 else ""
             detail = f"{confirmed} confirmed spam case{plural} in {behaviour.offender_memory_days} days"
             signals.append(Signal(codes.REPEAT_OFFENDER, detail, Strength.WEAK))
-        return signals
+        return signals, in_window
 
     # --- near-duplicates ----------------------------------------------------------------------------
+
+    def _duplicates_can_matter(self, verdict: Verdict, protected: bool, campaign_like: bool,
+                               recent_posts: int) -> bool:
+        """Whether near-duplicates could change this post's verdict (its band queries are then worth reading).
+
+        Not for a protected post: its duplicate signals are dropped. Not for a normal post without any
+        spam hint whose author wrote fewer posts in the author window than a copy-paste flood needs:
+        "same text by this author" cannot reach its thread count, and coordinated text alone is one weak
+        signal, which neither changes a normal label nor shows on it. Its fingerprint is still stored,
+        so later posts find it.
+        """
+        dup = self.config.duplicates
+        if protected:
+            return False
+        if verdict.label != Label.NORMAL or campaign_like:
+            return True
+        author_flood_possible = (dup.author_window_minutes > self.config.behaviour.burst_window_minutes
+                                 or recent_posts >= dup.author_min_threads)
+        return author_flood_possible
 
     def _neighbours(self, fp: Fingerprint, case_id: str, at: datetime) -> list[FingerprintRecord]:
         dup = self.config.duplicates
@@ -311,9 +346,10 @@ class SignalEngine:
                        now: datetime) -> None:
         counter_key = f"WAVE#{key}"
         expires = _epoch(now + timedelta(days=self.config.retention.wave_days))
-        self.store.increment(counter_key, minute_bucket(at), 1, expires)
-        # Hour counters feed the learned baseline, which reads at most MAX_FOLD_HOURS back.
-        self.store.increment(counter_key, hour_bucket(at), 1, _epoch(now + (MAX_FOLD_HOURS + 1) * HOUR))
+        # Hour counters feed the learned baseline, which reads at most MAX_FOLD_HOURS back; the minute
+        # and its hour are counted in one write, kept as long as the longer of the two needs.
+        counters_expire = max(expires, _epoch(now + (MAX_FOLD_HOURS + 1) * HOUR))
+        self.store.increment(counter_key, minute_bucket(at), 1, counters_expire, also=hour_bucket(at))
         self.store.add_wave_post(key, WavePost(case_id, at, tuple(terms(tokens)), post.author.followers or 0,
                                                _author_name(post), excerpt(post.text)), expires)
 

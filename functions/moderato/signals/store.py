@@ -57,10 +57,6 @@ class WaveState:
 
 
 class SignalStore(Protocol):
-    def first_sighting(self, case_id: str, expires_at: int) -> bool:
-        """Record that this post was counted; False when it already was (a redelivery counts nothing)."""
-        ...
-
     def add_fingerprint(self, record: FingerprintRecord, bands: list[str], expires_at: int) -> None: ...
 
     def similar(self, bands: list[str], since: datetime, limit: int) -> list[FingerprintRecord]:
@@ -69,8 +65,9 @@ class SignalStore(Protocol):
 
     def mark_flagged(self, record: FingerprintRecord, bands: list[str]) -> None: ...
 
-    def increment(self, key: str, bucket: str, amount: int, expires_at: int) -> int:
-        """Atomically add ``amount`` to the counter and return its new value."""
+    def increment(self, key: str, bucket: str, amount: int, expires_at: int, also: str | None = None) -> int:
+        """Atomically add ``amount`` to the counter and return its new value; ``also``: another bucket of the
+        same key that gets the same amount in the same write (a minute and its hour)."""
         ...
 
     def counts(self, key: str, first_bucket: str, last_bucket: str) -> dict[str, int]:
@@ -108,3 +105,13 @@ class SignalStore(Protocol):
         ...
 
     def mark_escalation_published(self, wave_key: str, case_id: str, at: datetime) -> None: ...
+
+    def prefetch(self, keys: list[tuple[str, str]]) -> None:
+        """Read these (key, bucket) counters now, together; ``counts`` of one of them then reads no more
+        until ``flush`` (a store may also do nothing here)."""
+        ...
+
+    def flush(self) -> None:
+        """Write what the store kept in memory (fingerprints and wave posts of one batch); reads before
+        that already see it."""
+        ...

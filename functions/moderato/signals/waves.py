@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Final, Literal
 from urllib.parse import quote
 
 from pydantic import BaseModel, Field
@@ -30,8 +30,8 @@ from moderato.signals.store import WavePost
 from moderato.signals.text import fold
 
 OTHER_SUBJECT = "other"
-WAVE_ALERT = "wave_alert"
-WAVE_ESCALATED = "wave_escalated"
+WAVE_ALERT: Final = "wave_alert"
+WAVE_ESCALATED: Final = "wave_escalated"
 
 
 def subject_of(text: str, subjects: Mapping[str, Iterable[str]]) -> str:

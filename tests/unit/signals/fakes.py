@@ -12,20 +12,12 @@ from moderato.signals.store import Baseline, FingerprintRecord, WavePost, WaveSt
 
 class MemorySignalStore:
     def __init__(self) -> None:
-        self.seen: set[str] = set()
         self.fingerprints: dict[str, dict[str, FingerprintRecord]] = {}
         self.counters: dict[tuple[str, str], int] = {}
         self.wave_items: dict[str, list[WavePost]] = {}
         self.claims: dict[str, dict[str, Any]] = {}
         self.baselines: dict[str, Baseline] = {}
         self.expiries: list[int] = []
-
-    def first_sighting(self, case_id: str, expires_at: int) -> bool:
-        self.expiries.append(expires_at)
-        if case_id in self.seen:
-            return False
-        self.seen.add(case_id)
-        return True
 
     def add_fingerprint(self, record: FingerprintRecord, bands: list[str], expires_at: int) -> None:
         self.expiries.append(expires_at)
@@ -45,8 +37,10 @@ class MemorySignalStore:
             if record.case_id in self.fingerprints.get(band, {}):
                 self.fingerprints[band][record.case_id] = replace(record, flagged=True)
 
-    def increment(self, key: str, bucket: str, amount: int, expires_at: int) -> int:
+    def increment(self, key: str, bucket: str, amount: int, expires_at: int, also: str | None = None) -> int:
         self.expiries.append(expires_at)
+        if also is not None:
+            self.counters[(key, also)] = self.counters.get((key, also), 0) + amount
         self.counters[(key, bucket)] = self.counters.get((key, bucket), 0) + amount
         return self.counters[(key, bucket)]
 
@@ -113,6 +107,12 @@ class MemorySignalStore:
         if claim and claim["escalated_by"] == case_id:
             claim["escalation_published"] = True
 
+    def prefetch(self, keys: list[tuple[str, str]]) -> None:
+        """Every read above is already in memory."""
+
+    def flush(self) -> None:
+        """Nothing is buffered in memory: every write above is already visible."""
+
 
 class MemoryCases:
     def __init__(self) -> None:
@@ -126,6 +126,13 @@ class MemoryCases:
         self.cases[case.case_id] = case
         self.events.append(event)
         return case, True, False
+
+    def existing(self, case_ids: list[str]) -> dict[str, tuple[Case, bool]]:
+        return {case_id: (self.cases[case_id], case_id in self.routed) for case_id in case_ids
+                if case_id in self.cases}
+
+    def create_many(self, new: list[tuple[Case, CaseEvent, datetime | None]]) -> set[str]:
+        return {case.case_id for case, event, expires in new if self.create(case, event, expires)[1]}
 
     def mark_routed(self, case_id: str, at: datetime) -> None:
         self.routed.add(case_id)
@@ -151,6 +158,10 @@ class Recorder:
     def send(self, case: Case) -> str:
         self.sent.append(case)
         return f"m-{len(self.sent)}"
+
+    def send_many(self, cases: list[Case]) -> None:
+        for case in cases:
+            self.send(case)
 
     def publish_crisis(self, case: Case) -> str:
         self.crises.append(case)
