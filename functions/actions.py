@@ -28,13 +28,13 @@ from moderato.actions.calls import Endpoints
 from moderato.actions.executor import ActionBusy, ActionExecutor, Outcome, PlatformError
 from moderato.actions.graph_versions import end_of_life_warning
 from moderato.actions.messages import ActionMessage
+from moderato.actions.settings import actions_settings, platform_endpoints
 from moderato.actions.tokens import TokenNeedsReauthorization
 from moderato.adapters.actions_queue import ActionsQueue
 from moderato.adapters.aws import client
 from moderato.adapters.case_store import CaseStore, StaleCaseVersion
 from moderato.adapters.platform_http import HttpTransport, HttpXTokenRefresher
 from moderato.adapters.platform_tokens import PlatformTokens, PlatformTokensUnavailable, SecretsManagerVault
-from moderato.review.settings import actions_settings, platform_endpoints
 from moderato.settings import load_brand_accounts
 
 logger = Logger()

@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
+from moderato.actions.settings import platform_endpoints
 from moderato.adapters.aws import client
 from moderato.adapters.case_queues import AlertPublisher, CaseQueues
 from moderato.adapters.case_store import CaseStore
@@ -29,7 +30,6 @@ from moderato.classify import classify
 from moderato.enrich.flow import EnrichService
 from moderato.enrich.settings import enrich_settings
 from moderato.people import load_person_links
-from moderato.review.settings import platform_endpoints
 from moderato.text_pending import EnrichRequest
 from moderato.triage_service import TriageService
 

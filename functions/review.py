@@ -67,8 +67,8 @@ from moderato.review.requests import (
 from moderato.review.service import ReviewService
 from moderato.review.settings import review_settings
 from moderato.review.validation import field_errors, summary
-from moderato.review.visibility import visibility
 from moderato.settings import load_brand_accounts
+from moderato.visibility import visibility
 
 logger = Logger()
 tracer = Tracer()

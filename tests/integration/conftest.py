@@ -63,6 +63,7 @@ def load_handler(name: str) -> Any:
     """Import a handler module afresh, as a new Lambda execution environment would."""
     from aws_lambda_powertools.utilities import parameters
 
+    import moderato.actions.settings
     import moderato.adapters.aws
     import moderato.enrich.settings
     import moderato.review.settings
@@ -72,6 +73,7 @@ def load_handler(name: str) -> Any:
     moderato.settings.webhook_settings.cache_clear()
     moderato.settings.triage_settings.cache_clear()
     moderato.review.settings.clear_caches()
+    moderato.actions.settings.actions_settings.cache_clear()
     moderato.enrich.settings.enrich_settings.cache_clear()
     parameters.clear_caches()
     sys.modules.pop(name, None)

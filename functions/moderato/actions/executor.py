@@ -24,11 +24,11 @@ from typing import Any, Protocol
 
 from moderato.actions.calls import ActionUnsupported, Endpoints, PlatformCall, build_call
 from moderato.actions.messages import ActionMessage
+from moderato.actions.recheck import ActionAlreadyHandled, ActionRefused, check_action
 from moderato.actions.tokens import TokenNeedsReauthorization
 from moderato.models import ActionKind, ActionRecord, ActionStatus, Case, CaseEvent, ProposalStatus
 from moderato.people import PersonCase, person_of
-from moderato.review.policy import ActionAlreadyHandled, ActionRefused, check_action
-from moderato.review.visibility import PERFORMED, is_final
+from moderato.visibility import PERFORMED, is_final
 
 ACTOR = "system:actions"
 RECORD_ATTEMPTS = 4  # a reviewer may change the case while we record: reload and record again

@@ -60,11 +60,11 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from moderato.adapters.aws import conditional_failed
+from moderato.guardrails import ACTIVE_STATUSES as ACTIVE_CASE_STATUSES
+from moderato.guardrails import PROTECTED_LABELS
 from moderato.models import Case, CaseEvent
 from moderato.orders import order_numbers
 from moderato.people import NO_LINKS, PersonCase, PersonLinks, person_key, person_of
-from moderato.review.sla import ACTIVE_STATUSES as ACTIVE_CASE_STATUSES
-from moderato.review.sla import PROTECTED_LABELS
 from moderato.routing import QUEUE_FOR_LABEL
 
 _serializer = TypeSerializer()

@@ -11,6 +11,7 @@ import unicodedata
 from collections.abc import Sequence
 from datetime import timedelta
 
+from moderato.guardrails import ACTIVE_STATUSES, PROTECTED_LABELS
 from moderato.models import ActionKind, Case, ProposalStatus
 from moderato.people import PersonCase
 from moderato.review import capabilities
@@ -18,8 +19,7 @@ from moderato.review.claims import claim_expires_at
 from moderato.review.identity import Reviewer
 from moderato.review.policy import CLOSED_STATUSES, allowed_decisions, complainant_refusal
 from moderato.review.requests import AvailableActions, Decision
-from moderato.review.sla import ACTIVE_STATUSES, PROTECTED_LABELS
-from moderato.review.visibility import Visibility, visibility
+from moderato.visibility import Visibility, visibility
 
 _LIVE_PROPOSALS = (ProposalStatus.PENDING, ProposalStatus.APPROVED)
 _DECISION_ACTIONS = {Decision.HIDE: ActionKind.HIDE, Decision.REPLY: ActionKind.REPLY}

@@ -17,10 +17,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from moderato.guardrails import APPROVERS
 from moderato.review.errors import NotAllowed, NotAuthenticated
 
 MODERATORS = "moderators"
-APPROVERS = "approvers"
 REVIEW_GROUPS = frozenset({MODERATORS, APPROVERS})
 
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
+from moderato.guardrails import ACTIVE_STATUSES, protects_author, silencing_refusal
 from moderato.models import (
     ActionKind,
     ActionRecord,
@@ -37,16 +38,14 @@ from moderato.review.errors import (
     ProposalNotPending,
     StaleVersion,
 )
-from moderato.review.identity import APPROVERS, Reviewer
+from moderato.review.identity import Reviewer
 from moderato.review.requests import MIN_WRITTEN_REASON, Decision, DecisionRequest
-from moderato.review.sla import ACTIVE_STATUSES, first_deadline, protects_author, resolve_deadline
-from moderato.review.visibility import Visibility, is_final, superseded_by, visibility
+from moderato.review.sla import first_deadline, resolve_deadline
 from moderato.routing import PRIORITY_FOR_LABEL, QUEUE_FOR_LABEL
 from moderato.settings import SlaPolicy
+from moderato.visibility import Visibility, visibility
 
 CLOSED_STATUSES = frozenset({CaseStatus.RESOLVED, CaseStatus.DISMISSED, CaseStatus.CLOSED})
-# An approval is a judgement on a situation that moves: after a day, someone must look again.
-APPROVAL_VALID_FOR = timedelta(hours=24)
 
 _UNACKED = (CaseStatus.OPEN, CaseStatus.CLAIMED)
 # Which decisions apply to which label in which status. Closed cases can only be re-labelled
@@ -133,25 +132,9 @@ def _written(reason: str | None, what: str) -> str:
 
 
 def complainant_refusal(case: Case, open_cases: Sequence[PersonCase], what: str) -> ComplainantProtected | None:
-    """The guardrail: no hide and no ban while the author has an open complaint or crisis case, this one or
-    another on any surface of the brand (same person key: Facebook, Messenger, Instagram; one X account).
-
-    ``open_cases``: the person's open complaint and crisis cases (the store's person index).
-    """
-    protecting = {c.case_id: c for c in open_cases}
-    if protects_author(case):
-        protecting[case.case_id] = PersonCase(case_id=case.case_id, label=case.label, status=case.status,
-                                              platform=case.post.platform)
-    if not protecting:
-        return None
-    named = "; ".join(f"{c.label.value} on {c.platform.value}: case {c.case_id}"
-                      for c in sorted(protecting.values(), key=lambda c: c.case_id))
-    return ComplainantProtected(
-        f"{what} refused: this person has an open complaint or crisis case ({named}). The "
-        "customer who complained, or who raised a crisis such as a health hazard, must not be silenced. "
-        "Resolve the case, or re-label it with a written reason first if it is not really a complaint "
-        "or a crisis."
-    )
+    """The guardrail (moderato/guardrails.py) as the review API's refusal."""
+    message = silencing_refusal(case, open_cases, what)
+    return ComplainantProtected(message) if message else None
 
 
 def _next(case: Case, now: datetime, **changes: Any) -> Case:
@@ -468,73 +451,3 @@ def reject_ban(case: Case, reviewer: Reviewer, proposal_id: str, expected_versio
         "decided_by_groups": sorted(reviewer.groups), "decided_at": now, "decision_reason": reason})
     nxt = _next(case, now, ban_proposals=_with_proposal(case, rejected))
     return Change(nxt, _event(case, reviewer, now, "ban.rejected", reason, proposal_id=proposal_id))
-
-
-# ---------------------------------------------------------------- execution-time re-check (actions function)
-
-
-class ActionRefused(Exception):
-    """The action must not run (any more); the reason goes to the case history."""
-
-
-class ActionAlreadyHandled(Exception):
-    """A redelivered message for an action that already ran, or was refused: do nothing, twice."""
-
-
-def find_action(case: Case, action_id: str) -> ActionRecord:
-    for record in case.actions:
-        if record.action_id == action_id:
-            return record
-    raise ActionRefused(f"case {case.case_id} holds no request for action {action_id}")
-
-
-def check_action(case: Case, action_id: str, now: datetime, open_cases: Sequence[PersonCase]) -> ActionRecord:
-    """Re-check, at execution time, that the requested action is still allowed. Returns its record.
-
-    ``open_cases``: the person's open complaint and crisis cases on the brand (the complainant guardrail,
-    for hides and bans).
-    """
-    record = find_action(case, action_id)
-    if is_final(record):
-        raise ActionAlreadyHandled(f"action {action_id} is already {record.status.value}")
-    if record.kind == ActionKind.HIDE:
-        refusal = complainant_refusal(case, open_cases, "hiding this post")
-        if refusal:
-            raise ActionRefused(refusal.message)
-        if superseded_by(case, record):
-            raise ActionRefused("the hide was undone before it ran")
-    elif record.kind == ActionKind.UNHIDE:
-        if superseded_by(case, record):
-            raise ActionRefused("the post was hidden again before the unhide ran")
-    elif record.kind == ActionKind.REPLY:
-        if not record.text:
-            raise ActionRefused("a reply without text")
-    elif record.kind == ActionKind.BAN:
-        _check_ban(case, record, now, open_cases)
-    return record
-
-
-def _check_ban(case: Case, record: ActionRecord, now: datetime, open_cases: Sequence[PersonCase]) -> None:
-    if not record.proposal_id:
-        raise ActionRefused("a ban without a proposal")
-    try:
-        proposal = _proposal(case, record.proposal_id)
-    except ProposalMissing as error:
-        raise ActionRefused(error.message) from error
-    if proposal.status == ProposalStatus.EXECUTED:
-        raise ActionAlreadyHandled(f"ban proposal {proposal.proposal_id} was already executed")
-    if proposal.status != ProposalStatus.APPROVED:
-        raise ActionRefused(f"ban proposal {proposal.proposal_id} is {proposal.status.value}, not approved")
-    # Subs, not names: a record missing either one (written before subs were kept) proves nothing.
-    if not proposal.decided_by_sub or not proposal.proposed_by_sub:
-        raise ActionRefused("the ban proposal does not record who proposed and who approved it by token sub: "
-                            "propose and approve again")
-    if proposal.decided_by_sub == proposal.proposed_by_sub:
-        raise ActionRefused("the ban was not approved by a second person")
-    if APPROVERS not in proposal.decided_by_groups:
-        raise ActionRefused(f"{proposal.decided_by} was not in the approvers group when approving")
-    if proposal.decided_at is None or now - proposal.decided_at > APPROVAL_VALID_FOR:
-        raise ActionRefused("the approval is older than 24 hours: propose and approve again")
-    refusal = complainant_refusal(case, open_cases, "banning this author")
-    if refusal:
-        raise ActionRefused(refusal.message)

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from moderato.models import ActionKind, ActionRecord, ActionStatus, BanProposal, Case, CaseEvent, Label
 from moderato.people import PersonCase, person_of
-from moderato.review.visibility import Visibility, visibility
+from moderato.visibility import Visibility, visibility
 
 MIN_WRITTEN_REASON = 10  # a re-label or ban must say why in words, not "x"
 MAX_VERSION = 1_000_000_000  # a case changes far fewer times; a bound keeps absurd numbers out of the store

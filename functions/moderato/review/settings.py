@@ -1,27 +1,16 @@
-"""Environment of the review, actions and SLA-check functions, parsed once and validated at start.
+"""Environment of the review and SLA-check functions, parsed once and validated at start.
 
 Names match template.yaml; the SLA variables are the ones triage uses, so every function reads the
-same deadlines. Platform API base URLs are optional: they default to the real hosts with the
-configured Graph API version (META_GRAPH_API_VERSION), and the local stack or a test points them at
-the fake platform (META_GRAPH_URL, INSTAGRAM_GRAPH_URL, X_API_URL: whole base URLs).
+same deadlines. The actions function's own settings are in moderato/actions/settings.py.
 """
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from typing import TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 
-from moderato.actions.calls import DEFAULT_X_API_URL, Endpoints
-from moderato.actions.graph_versions import (
-    CURRENT_GRAPH_API_VERSION,
-    FACEBOOK_GRAPH_HOST,
-    INSTAGRAM_GRAPH_HOST,
-    VERSION_PATTERN,
-    graph_base_url,
-)
 from moderato.settings import ConfigurationError, SlaPolicy, _env
 
 _M = TypeVar("_M", bound=BaseModel)
@@ -56,14 +45,6 @@ class ReviewSettings(BaseModel):
         return f"https://{self.console_auth_domain_prefix}.auth.{self.aws_region}.amazoncognito.com"
 
 
-class ActionsSettings(BaseModel):
-    cases_table_name: str
-    actions_queue_url: str
-    platform_tokens_secret_id: str
-    secrets_max_age_seconds: int = Field(default=300, ge=0)
-    meta_graph_api_version: str = Field(default=CURRENT_GRAPH_API_VERSION, pattern=VERSION_PATTERN)
-
-
 class SlaCheckSettings(BaseModel):
     cases_table_name: str
     sla: SlaPolicy = Field(default_factory=SlaPolicy)
@@ -87,28 +68,11 @@ def review_settings() -> ReviewSettings:
 
 
 @lru_cache(maxsize=1)
-def actions_settings() -> ActionsSettings:
-    return _load(ActionsSettings, "actions", ["CASES_TABLE_NAME", "ACTIONS_QUEUE_URL",
-                                              "PLATFORM_TOKENS_SECRET_ID", "SECRETS_MAX_AGE_SECONDS",
-                                              "META_GRAPH_API_VERSION"], False)
-
-
-@lru_cache(maxsize=1)
 def sla_check_settings() -> SlaCheckSettings:
     return _load(SlaCheckSettings, "sla-check", ["CASES_TABLE_NAME"], True)
 
 
-def platform_endpoints(graph_api_version: str = CURRENT_GRAPH_API_VERSION,
-                       instagram_login_accounts: frozenset[str] = frozenset()) -> Endpoints:
-    """Read on every batch, not cached: pointing the actions at a fake platform needs no cold start."""
-    return Endpoints(
-        meta_graph_url=os.environ.get("META_GRAPH_URL") or graph_base_url(FACEBOOK_GRAPH_HOST, graph_api_version),
-        x_api_url=os.environ.get("X_API_URL") or DEFAULT_X_API_URL,
-        instagram_graph_url=(os.environ.get("INSTAGRAM_GRAPH_URL")
-                             or graph_base_url(INSTAGRAM_GRAPH_HOST, graph_api_version)),
-        instagram_login_accounts=instagram_login_accounts)
-
-
 def clear_caches() -> None:
-    for cached in (review_settings, actions_settings, sla_check_settings):
+    """Forget the parsed environment (tests and the local stack change it between runs)."""
+    for cached in (review_settings, sla_check_settings):
         cached.cache_clear()

@@ -11,11 +11,10 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from moderato.guardrails import ACTIVE_STATUSES
 from moderato.models import Case, CaseStatus, Label
 from moderato.settings import SlaPolicy
 
-# Statuses where a human still owes the case something.
-ACTIVE_STATUSES = frozenset({CaseStatus.OPEN, CaseStatus.CLAIMED, CaseStatus.ACKNOWLEDGED})
 UNACKNOWLEDGED = frozenset({CaseStatus.OPEN, CaseStatus.CLAIMED})
 
 
@@ -39,17 +38,6 @@ def resolve_deadline(case: Case, policy: SlaPolicy) -> datetime | None:
     if case.label != Label.COMPLAINT:
         return None
     return case.created_at + timedelta(minutes=policy.complaint_resolve_minutes)
-
-
-# Whose author must not be silenced while the case is open: the customer who complained, and whoever
-# raised a crisis (a health hazard, a threat, a data breach...). A complaint escalated to crisis stays
-# protected; only a re-label with a written reason (to spam or normal) lifts it.
-PROTECTED_LABELS = frozenset({Label.COMPLAINT, Label.CRISIS})
-
-
-def protects_author(case: Case) -> bool:
-    """True while the case is an open complaint or crisis: its author may be neither hidden nor banned."""
-    return case.label in PROTECTED_LABELS and case.status in ACTIVE_STATUSES
 
 
 def overdue(case: Case, now: datetime, policy: SlaPolicy) -> list[Overdue]:

@@ -15,7 +15,7 @@ from moderato.actions.graph_versions import (
     end_of_life_warning,
     graph_base_url,
 )
-from moderato.review.settings import platform_endpoints
+from moderato.actions.settings import platform_endpoints
 from moderato_local.cfn_yaml import load_template
 from tests.support import REPO
 

@@ -14,12 +14,12 @@ import pytest
 from moderato.actions.calls import ActionUnsupported, Endpoints, PlatformCall, build_call
 from moderato.actions.executor import ActionBusy, ActionExecutor, Outcome, PlatformError
 from moderato.actions.messages import ActionMessage
+from moderato.actions.settings import actions_settings
 from moderato.models import ActionStatus, Case, CaseEvent, CaseStatus, Label, Platform, ProposalStatus
 from moderato.people import PersonCase
 from moderato.review import policy
 from moderato.review.requests import Decision, DecisionRequest
-from moderato.review.settings import clear_caches
-from moderato.review.visibility import Visibility, visibility
+from moderato.visibility import Visibility, visibility
 from tests.review_support import ALICE, BOB, SLA, T0, make_case
 
 LATER = T0 + timedelta(minutes=5)
@@ -338,9 +338,9 @@ def test_backoff_doubles_and_is_capped(monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in {"CASES_TABLE_NAME": "t", "ACTIONS_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/1/q",
                         "PLATFORM_TOKENS_SECRET_ID": "s", "AWS_DEFAULT_REGION": "eu-west-1"}.items():
         monkeypatch.setenv(name, value)
-    clear_caches()
+    actions_settings.cache_clear()
     monkeypatch.delitem(sys.modules, "actions", raising=False)
     actions = importlib.import_module("actions")
     monkeypatch.delitem(sys.modules, "actions")
-    clear_caches()
+    actions_settings.cache_clear()
     assert [actions.backoff_seconds(n) for n in (1, 2, 3, 6, 10)] == [30, 60, 120, 900, 900]

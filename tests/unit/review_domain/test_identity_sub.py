@@ -10,6 +10,7 @@ from types import ModuleType
 import pytest
 
 from moderato.actions import executor as executor_module
+from moderato.actions import recheck
 from moderato.actions.executor import Outcome
 from moderato.models import Case, ProposalStatus
 from moderato.review import policy, service
@@ -152,8 +153,8 @@ def test_the_recheck_refuses_an_approval_by_the_proposer_sub_under_another_name(
     case, message = approved()
     forged = _with_proposal(case, decided_by="bob", decided_by_sub=ALICE.sub)
     assert forged.ban_proposals[0].decided_by != forged.ban_proposals[0].proposed_by
-    with pytest.raises(policy.ActionRefused, match="second person"):
-        policy.check_action(forged, message.action_id, LATER, [])
+    with pytest.raises(recheck.ActionRefused, match="second person"):
+        recheck.check_action(forged, message.action_id, LATER, [])
     # Then the executor refuses it too and the platform never hears of it
     cases, transport = FakeCases(forged), FakeTransport()
     assert executor(cases, transport).run(message) == Outcome.REFUSED
@@ -163,14 +164,14 @@ def test_the_recheck_refuses_an_approval_by_the_proposer_sub_under_another_name(
 def test_the_recheck_accepts_look_alike_names_with_different_subs() -> None:
     case, message = approved()
     look_alike = _with_proposal(case, decided_by="alice\u200b")
-    assert policy.check_action(look_alike, message.action_id, LATER, []).action_id == message.action_id
+    assert recheck.check_action(look_alike, message.action_id, LATER, []).action_id == message.action_id
 
 
 @pytest.mark.parametrize("missing", ["proposed_by_sub", "decided_by_sub"])
 def test_the_recheck_refuses_a_ban_whose_record_lacks_a_sub(missing: str) -> None:
     case, message = approved()
-    with pytest.raises(policy.ActionRefused, match="token sub"):
-        policy.check_action(_with_proposal(case, **{missing: None}), message.action_id, LATER, [])
+    with pytest.raises(recheck.ActionRefused, match="token sub"):
+        recheck.check_action(_with_proposal(case, **{missing: None}), message.action_id, LATER, [])
 
 
 # ---------------------------------------------------------------- tokens
@@ -191,7 +192,7 @@ def test_the_name_is_for_display_and_the_sub_is_the_person() -> None:
     assert reviewer_from_claims({"sub": "3f2a9c1e-7b1d", "cognito:groups": "[moderators]"}).username == "3f2a9c1e-7b1d"
 
 
-@pytest.mark.parametrize("module", [policy, service, executor_module], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", [policy, service, executor_module, recheck], ids=lambda m: m.__name__)
 def test_no_rule_compares_display_names(module: ModuleType) -> None:
     # Names are display only: any ==, != or "in" on them would reopen the look-alike hole.
     names = {"username", "proposed_by", "decided_by", "claimed_by", "requested_by", "made_by", "actor"}

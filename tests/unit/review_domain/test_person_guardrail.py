@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
+from moderato.guardrails import protects_author
 from moderato.models import ActionRecord, Case, CaseEvent, CaseStatus, Label, Platform, PostKind
 from moderato.people import PersonCase, person_key
 from moderato.review.errors import AlertUnavailable, ComplainantProtected
 from moderato.review.requests import Decision, DecisionRequest
 from moderato.review.service import ReviewService
-from moderato.review.sla import protects_author
 from tests.review_support import ALICE, BOB, SLA, T0, make_case
 
 JEANNE = "24266381753005180"

@@ -6,6 +6,8 @@ from datetime import timedelta
 
 import pytest
 
+from moderato.actions import recheck
+from moderato.guardrails import APPROVAL_VALID_FOR
 from moderato.models import ActionKind, ActionStatus, CaseStatus, Label, Platform, ProposalStatus
 from moderato.people import PersonCase
 from moderato.review import policy
@@ -22,7 +24,7 @@ from moderato.review.errors import (
 )
 from moderato.review.identity import Reviewer, parse_groups, reviewer_from_claims
 from moderato.review.requests import Decision, DecisionRequest
-from moderato.review.visibility import Visibility, visibility
+from moderato.visibility import Visibility, visibility
 from tests.review_support import ALICE, BOB, CAROL, MALLORY, SLA, T0, make_case
 
 LATER = T0 + timedelta(minutes=5)
@@ -420,7 +422,7 @@ def approved_ban():
 
 def test_check_action_accepts_a_valid_approved_ban() -> None:
     case, action = approved_ban()
-    assert policy.check_action(case, action.action_id, LATER, []).kind == ActionKind.BAN
+    assert recheck.check_action(case, action.action_id, LATER, []).kind == ActionKind.BAN
 
 
 @pytest.mark.parametrize("tamper", ["self_approved", "not_approver", "expired", "rejected", "complaint", "unknown"])
@@ -433,7 +435,7 @@ def test_check_action_refuses_a_ban_that_is_no_longer_valid(tamper: str) -> None
     elif tamper == "not_approver":
         proposal = proposal.model_copy(update={"decided_by_groups": ["moderators"]})
     elif tamper == "expired":
-        now = LATER + policy.APPROVAL_VALID_FOR + timedelta(seconds=1)
+        now = LATER + APPROVAL_VALID_FOR + timedelta(seconds=1)
     elif tamper == "rejected":
         proposal = proposal.model_copy(update={"status": ProposalStatus.REJECTED})
     elif tamper == "complaint":
@@ -441,40 +443,40 @@ def test_check_action_refuses_a_ban_that_is_no_longer_valid(tamper: str) -> None
     else:
         action_id = "not-a-request"
     case = case.model_copy(update={"ban_proposals": [proposal]})
-    with pytest.raises(policy.ActionRefused):
-        policy.check_action(case, action_id, now, complaints)
+    with pytest.raises(recheck.ActionRefused):
+        recheck.check_action(case, action_id, now, complaints)
 
 
 def test_check_action_skips_what_was_already_done() -> None:
     case, action = approved_ban()
     done = case.model_copy(update={"actions": [action.model_copy(update={"status": ActionStatus.DONE})]})
-    with pytest.raises(policy.ActionAlreadyHandled):
-        policy.check_action(done, action.action_id, LATER, [])
+    with pytest.raises(recheck.ActionAlreadyHandled):
+        recheck.check_action(done, action.action_id, LATER, [])
 
 
 def test_check_action_refuses_a_hide_undone_or_on_a_complaint() -> None:
     hidden = decide(make_case(), ALICE, Decision.HIDE)
     action_id = hidden.actions[0].action_id
     undone = policy.undo_hide(hidden.case, BOB, hidden.case.version, "a real customer", LATER).case
-    with pytest.raises(policy.ActionRefused, match="undone"):
-        policy.check_action(undone, action_id, LATER, [])
+    with pytest.raises(recheck.ActionRefused, match="undone"):
+        recheck.check_action(undone, action_id, LATER, [])
     for label in (Label.COMPLAINT, Label.CRISIS):
         protected = hidden.case.model_copy(update={"label": label, "status": CaseStatus.OPEN})
-        with pytest.raises(policy.ActionRefused, match="silenced"):
-            policy.check_action(protected, action_id, LATER, [])
+        with pytest.raises(recheck.ActionRefused, match="silenced"):
+            recheck.check_action(protected, action_id, LATER, [])
     # The spam itself, while the same person's Messenger complaint opened since: refused too.
-    with pytest.raises(policy.ActionRefused, match="complaint on messenger: case messenger-k2"):
-        policy.check_action(hidden.case, action_id, LATER, [open_case("messenger-k2")])
+    with pytest.raises(recheck.ActionRefused, match="complaint on messenger: case messenger-k2"):
+        recheck.check_action(hidden.case, action_id, LATER, [open_case("messenger-k2")])
 
 
 def test_check_action_skips_a_permanently_failed_action_but_retries_a_transient_failure() -> None:
     case, action = approved_ban()
     transient = action.model_copy(update={"status": ActionStatus.FAILED, "attempts": 1})
     retry = case.model_copy(update={"actions": [transient]})
-    assert policy.check_action(retry, action.action_id, LATER, []).kind == ActionKind.BAN
+    assert recheck.check_action(retry, action.action_id, LATER, []).kind == ActionKind.BAN
     permanent = transient.model_copy(update={"completed_at": LATER})
-    with pytest.raises(policy.ActionAlreadyHandled):
-        policy.check_action(case.model_copy(update={"actions": [permanent]}), action.action_id, LATER, [])
+    with pytest.raises(recheck.ActionAlreadyHandled):
+        recheck.check_action(case.model_copy(update={"actions": [permanent]}), action.action_id, LATER, [])
 
 
 def test_nothing_in_the_action_vocabulary_deletes() -> None:
