@@ -369,6 +369,25 @@ def test_the_french_interface_follows_the_browser_and_can_be_switched(
     assert "Why" in page.inner_text("#case")
 
 
+def test_a_french_reviewer_reads_the_guardrail_refusal_in_french_with_the_open_case(
+    stack: LocalStackProcess, new_page: Any,
+) -> None:
+    # Given a spam-looking comment by a customer whose complaint on Messenger is open
+    seed(stack, Label.SPAM, "facebook-console-fr-guard", "client-fr-guard", "Abonnez-vous à ma chaîne !!")
+    seed(stack, Label.COMPLAINT, "messenger-console-fr-guard", "client-fr-guard",
+         "Toujours pas de remboursement pour ma commande FL-77120", platform=Platform.MESSENGER)
+    page = new_page(locale="fr-FR")
+    sign_in(page, stack, token("camille", "approvers"))
+    search(page, "client-fr-guard")
+    page.wait_for_selector('.case-row[data-case-id="facebook-console-fr-guard"]')
+    open_case(page, "facebook-console-fr-guard")
+    # Then the console says in French why it offers no ban, naming her open case, with no English left
+    refusal = page.locator('#case [data-unavailable="propose_ban"]')
+    expect(refusal).to_contain_text("ne doit pas être réduit au silence")
+    expect(refusal).to_contain_text("réclamation sur messenger: cas messenger-console-fr-guard")
+    assert "must not be silenced" not in refusal.inner_text()
+
+
 def test_a_second_reviewer_sees_the_first_ones_claim_without_reloading(
     stack: LocalStackProcess, new_page: Any,
 ) -> None:

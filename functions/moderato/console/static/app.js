@@ -4,7 +4,7 @@ import { claimsOf, finishHostedSignIn, forgetToken, hostedSignOutUrl, keepToken,
   from "./auth.js";
 import { renderCase } from "./caseview.js";
 import { announce, clear, dueClock, h } from "./dom.js";
-import { pickLanguage, setLanguage, t } from "./i18n.js";
+import { pickLanguage, refusalText, setLanguage, t } from "./i18n.js";
 import { nearDuplicates } from "./similar.js";
 
 const POLL_MS = 4000;
@@ -446,11 +446,12 @@ async function bulkHide() {
     if (!answer) return;
     const refused = answer.results.filter((result) => !result.ok);
     const summary = t("bulk.done", { ok: answer.results.length - refused.length, failed: refused.length });
-    announce([summary, ...refused.map((r) => `${r.case_id}: ${r.message}`)].join(" — "), refused.length ? "error" : "ok");
+    announce([summary, ...refused.map((r) => `${r.case_id}: ${refusalText(r.code, r.message)}`)].join(" — "),
+      refused.length ? "error" : "ok");
     state.checked.clear();
     await refresh();
   } catch (error) {
-    announce(t("decide.refused", { message: error.message }), "error");
+    announce(t("decide.refused", { message: refusalText(error.code, error.message) }), "error");
   }
 }
 
@@ -478,7 +479,7 @@ async function loadCase(caseId, { quiet = false } = {}) {
     if (changed || !quiet) renderCasePane();
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) throw error;
-    if (!quiet) announce(t("decide.refused", { message: error.message }), "error");
+    if (!quiet) announce(t("decide.refused", { message: refusalText(error.code, error.message) }), "error");
   }
 }
 
@@ -521,7 +522,7 @@ async function runDecision(call, { what, next = false }) {
       announce(t("decide.stale"), "error");
       return false;
     }
-    const message = error instanceof ApiError ? error.message : t("error.network");
+    const message = error instanceof ApiError ? refusalText(error.code, error.message) : t("error.network");
     announce(t("decide.refused", { message }), "error");
     return false;
   }

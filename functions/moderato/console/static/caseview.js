@@ -1,6 +1,6 @@
 // The case view: the post as it appeared, why it is here, what happened, and what this reviewer may do.
 import { clear, h, when } from "./dom.js";
-import { language, plainDetail, reasonSentence, t } from "./i18n.js";
+import { language, plainDetail, reasonSentence, refusalText, t } from "./i18n.js";
 import { TEMPLATES, fill, placeholders } from "./templates.js";
 
 const MIN_REASON = 10;
@@ -245,7 +245,7 @@ function renderDecisions(detail, ctx) {
   for (const proposal of can.withdraw || []) buttons.push(h("button", { type: "button", dataset: { action: "withdraw", proposal },
     onclick: () => ctx.run(() => api.reject(c.case_id, proposal, c.version), { what: t("decide.withdraw") }) }, t("decide.withdraw")));
   const notes = Object.entries(can.unavailable || {}).map(([action, why]) => h("li", { dataset: { unavailable: action } },
-    h("strong", {}, action === "decide" ? t("decide.title") : t(`decide.${action}`)), " — ", why));
+    h("strong", {}, action === "decide" ? t("decide.title") : t(`decide.${action}`)), " — ", refusalText(null, why)));
   return h("section", { className: "block decide", "aria-labelledby": "decide-title" },
     h("h3", { id: "decide-title" }, t("decide.title")),
     can.claim_expires_at ? h("p", { className: "muted" }, t("case.claim_expires", { time: "" }), when(can.claim_expires_at)) : null,

@@ -419,3 +419,34 @@ export function plainDetail(detail) {
 export function knownReasonCodes() {
   return Object.keys(REASONS_FR);
 }
+
+// French sentences for the review API's refusals, by error code (the API answers in English). The
+// guardrail's refusal keeps the open cases it names, so a French reviewer still sees which ones.
+const REFUSALS_FR = {
+  complaint_open: "Refusé : cette personne a une réclamation ou une crise ouverte ({cases}). Le client qui s'est plaint, "
+    + "ou qui a signalé une crise comme un risque pour la santé, ne doit pas être réduit au silence. Résolvez le cas, "
+    + "ou ré-étiquetez-le d'abord avec une raison écrite s'il ne s'agit pas vraiment d'une réclamation ou d'une crise.",
+  claimed_by_other: "Ce cas est pris par une autre personne : libérez-le ou attendez la fin de sa réservation.",
+  forbidden: "Vous n'avez pas le droit de faire cela sur ce cas.",
+  not_authenticated: "Votre session n'est plus valable : reconnectez-vous.",
+  not_found: "Ce cas n'existe pas (ou plus).",
+  proposal_not_found: "Cette proposition de bannissement n'existe pas.",
+  proposal_not_pending: "Cette proposition de bannissement n'est plus en attente.",
+  decision_not_allowed: "Cette décision n'est pas possible sur ce cas dans son état actuel.",
+  stale_version: "Le cas a changé entre-temps : relisez-le avant de décider.",
+  actions_unavailable: "L'action n'a pas pu être mise en file : réessayez dans un instant.",
+  alert_unavailable: "Le ré-étiquetage est enregistré, mais l'alerte de crise n'a pas pu partir : réessayez.",
+  aws_unavailable: "Le service est momentanément indisponible : réessayez dans un instant.",
+};
+const SILENCING = /open complaint or crisis case \(([^()]*)\)/;
+
+export function refusalText(code, message) {
+  const text = message || code || "";
+  if (current !== "fr") return text;
+  const silencing = SILENCING.exec(text);
+  const template = REFUSALS_FR[code] ?? (silencing ? REFUSALS_FR.complaint_open : null);
+  if (!template) return text;
+  const cases = (silencing ? silencing[1] : "").replace(/\bcomplaint on\b/g, "réclamation sur")
+    .replace(/\bcrisis on\b/g, "crise sur").replace(/\bcase\b/g, "cas");
+  return template.replace("{cases}", cases);
+}
