@@ -386,6 +386,9 @@ def test_a_french_reviewer_reads_the_guardrail_refusal_in_french_with_the_open_c
     expect(refusal).to_contain_text("ne doit pas être réduit au silence")
     expect(refusal).to_contain_text("réclamation sur messenger: cas messenger-console-fr-guard")
     assert "must not be silenced" not in refusal.inner_text()
+    # and her private message offers no public reply, said in French too
+    open_case(page, "messenger-console-fr-guard")
+    expect(page.locator('#case [data-unavailable="reply"]')).to_contain_text("message privé messenger")
 
 
 def test_a_second_reviewer_sees_the_first_ones_claim_without_reloading(

@@ -440,12 +440,28 @@ const REFUSALS_FR = {
 };
 const SILENCING = /open complaint or crisis case \(([^()]*)\)/;
 
+// The other reasons the API gives for an action it does not offer (review/capabilities.py, console_queries.py).
+const UNAVAILABLE_FR = [
+  [/^claimed by (.+)$/, "pris par $1"],
+  [/^a private (\w+) message cannot be hidden: only public comments can$/,
+    "un message privé $1 ne peut pas être masqué : seuls les commentaires publics le peuvent"],
+  [/^a private (\w+) message cannot get a public reply: answer it from the platform's inbox$/,
+    "un message privé $1 ne peut pas recevoir de réponse publique : répondez depuis la messagerie de la plateforme"],
+  [/^Instagram has no ban API: hide the comments instead$/,
+    "Instagram ne permet pas de bannir : masquez plutôt les commentaires"],
+  [/^the post does not say who wrote it$/, "la publication ne dit pas qui l'a écrite"],
+  [/^a ban of this author is already (\w+)$/, "un bannissement de cet auteur est déjà en cours ($1)"],
+];
+
 export function refusalText(code, message) {
   const text = message || code || "";
   if (current !== "fr") return text;
   const silencing = SILENCING.exec(text);
   const template = REFUSALS_FR[code] ?? (silencing ? REFUSALS_FR.complaint_open : null);
-  if (!template) return text;
+  if (!template) {
+    const known = UNAVAILABLE_FR.find(([pattern]) => pattern.test(text));
+    return known ? text.replace(known[0], known[1]) : text;
+  }
   const cases = (silencing ? silencing[1] : "").replace(/\bcomplaint on\b/g, "réclamation sur")
     .replace(/\bcrisis on\b/g, "crise sur").replace(/\bcase\b/g, "cas");
   return template.replace("{cases}", cases);
