@@ -35,21 +35,18 @@ from moderato.adapters.aws import client
 from moderato.adapters.case_store import CaseStore, StaleCaseVersion
 from moderato.adapters.platform_http import HttpTransport, HttpXTokenRefresher
 from moderato.adapters.platform_tokens import PlatformTokens, PlatformTokensUnavailable, SecretsManagerVault
-from moderato.settings import load_brand_accounts
+from moderato.platform_retry import backoff_seconds
+from moderato.settings import instagram_login_accounts, load_brand_accounts
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS)
 
-BACKOFF_BASE_SECONDS = 30
-BACKOFF_MAX_SECONDS = 900
-
 _settings = actions_settings()
 _queue = ActionsQueue(_settings.actions_queue_url, client("sqs"))
 _store = CaseStore(_settings.cases_table_name, client("dynamodb"))
-_instagram_login = frozenset(account_id for account_id, account in load_brand_accounts().items()
-                             if account.platform == "instagram" and account.connection == "instagram_login")
+_instagram_login = instagram_login_accounts(load_brand_accounts())
 
 
 def _endpoints() -> Endpoints:
@@ -69,11 +66,6 @@ def warn_about_graph_version(version: str, now: datetime) -> str | None:
 
 
 warn_about_graph_version(_settings.meta_graph_api_version, datetime.now(UTC))
-
-
-def backoff_seconds(receive_count: int) -> int:
-    """30 s, 60 s, 120 s, ... capped at 15 min: a rate-limited platform gets room to recover."""
-    return min(BACKOFF_BASE_SECONDS * 2 ** max(0, receive_count - 1), BACKOFF_MAX_SECONDS)
 
 
 def _retry_later(record: SQSRecord, why: str, error: Exception) -> None:

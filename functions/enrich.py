@@ -30,6 +30,7 @@ from moderato.classify import classify
 from moderato.enrich.flow import EnrichService
 from moderato.enrich.settings import enrich_settings
 from moderato.people import load_person_links
+from moderato.platform_retry import backoff_seconds
 from moderato.text_pending import EnrichRequest
 from moderato.triage_service import TriageService
 
@@ -37,9 +38,6 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS)
-
-BACKOFF_BASE_SECONDS = 30
-BACKOFF_MAX_SECONDS = 900
 
 _settings = enrich_settings()
 _queue = EnrichQueue(_settings.enrich_queue_url, client("sqs"))
@@ -65,11 +63,6 @@ _service = EnrichService(
         alerts=_alerts, classify=classify, sla=_settings.sla, person_links=load_person_links(),
         alert_claims=_cases),
 )
-
-
-def backoff_seconds(receive_count: int) -> int:
-    """30 s, 60 s, 120 s, ... capped at 15 min."""
-    return min(BACKOFF_BASE_SECONDS * 2 ** max(0, receive_count - 1), BACKOFF_MAX_SECONDS)
 
 
 @tracer.capture_method

@@ -1,4 +1,4 @@
-"""The four scenarios of issue 5 as replayable rows (``moderato replay`` format), shared by the
+"""The four signal scenarios as replayable rows (``moderato replay`` format), shared by the
 integration tests (triage handler against moto) and the e2e tests (signed deliveries through the local
 stack). Row ids carry a run id, so the same scenario can run twice against one stack.
 """

@@ -251,7 +251,7 @@ class Case(BaseModel):
     claimed_by: str | None = Field(default=None, description="The holder's user name, for display.")
     claimed_by_sub: str | None = Field(default=None, description="The holder's token sub: whose claim it is.")
     extra: dict[str, Any] = Field(default_factory=dict)
-    # Review state (issue 4); optional so cases written before it still load.
+    # Review state; optional so cases written before it still load.
     hidden: bool = Field(default=False, description="Hidden on the platform by an approved action.")
     relabel_reason: str | None = Field(default=None, description="Why a reviewer last changed the label.")
     promise: Promise | None = None

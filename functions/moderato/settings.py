@@ -92,6 +92,12 @@ def load_brand_accounts(path: str | None = None) -> dict[str, BrandAccount]:
         raise ConfigurationError(f"cannot load brand accounts from {source}: {error}") from error
 
 
+def instagram_login_accounts(accounts: dict[str, BrandAccount]) -> frozenset[str]:
+    """Instagram accounts connected with Instagram Login: acted on and read through graph.instagram.com."""
+    return frozenset(account_id for account_id, account in accounts.items()
+                     if account.platform == "instagram" and account.connection == "instagram_login")
+
+
 @lru_cache(maxsize=1)
 def webhook_settings() -> WebhookSettings:
     names = ["INGEST_QUEUE_URL", "DELIVERY_BUCKET_NAME", "WEBHOOK_SECRET_ID", "MAX_BODY_BYTES",

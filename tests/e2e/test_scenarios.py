@@ -134,6 +134,6 @@ def test_thirty_customers_asking_where_is_my_order_are_never_spam(
 
 def test_thirty_customers_asking_where_is_my_order_are_labelled_complaints(
         where_is_my_order_run: tuple[list[Case], list[dict[str, Any]]]) -> None:
-    # The classifier's call (issue 3): an order-status question is a complaint (rule.complaint.order_status).
+    # The classifier's call: an order-status question is a complaint (rule.complaint.order_status).
     cases, _ = where_is_my_order_run
     assert [c.label for c in cases] == ["complaint"] * 30

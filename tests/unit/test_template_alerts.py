@@ -1,4 +1,4 @@
-"""The alerting part of template.yaml (issue 5): what triage emits is what the alarms watch."""
+"""The alerting part of template.yaml: what triage emits is what the alarms watch."""
 
 from __future__ import annotations
 

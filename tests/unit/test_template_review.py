@@ -1,4 +1,4 @@
-"""template.yaml guardrails specific to review, actions and SLAs (issue 4)."""
+"""template.yaml guardrails specific to review, actions and SLAs."""
 
 from __future__ import annotations
 

@@ -28,7 +28,7 @@ Beside ``doc``, the case item carries ``order_numbers`` (a string set, for ``?or
 once a crisis alert was claimed, ``crisis_alerted_at`` (moderato/crisis_alert.py): every save keeps
 it, and a save that read the case before the claim is refused, so the claim is never erased.
 
-Review feedback (issue 4) adds one item type, written in the same transaction as the re-label:
+Review feedback adds one item type, written in the same transaction as the re-label:
 
 | item          | pk            | sk                          | notes                                    |
 |---------------|---------------|-----------------------------|------------------------------------------|
@@ -395,7 +395,7 @@ class CaseStore:
             for item in page.get("Items", []):
                 yield Case.model_validate_json(_plain(item)["doc"])
 
-    # ------------------------------------------------------------ review (issue 4)
+    # ------------------------------------------------------------ review
 
     def list_cases(self, filters: CaseFilter, limit: int = 50,
                    cursor: dict[str, Any] | None = None) -> tuple[list[Case], dict[str, Any] | None]:

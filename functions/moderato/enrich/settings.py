@@ -7,7 +7,14 @@ from functools import lru_cache
 from pydantic import BaseModel, Field, ValidationError
 
 from moderato.actions.graph_versions import CURRENT_GRAPH_API_VERSION, VERSION_PATTERN
-from moderato.settings import BrandAccount, ConfigurationError, SlaPolicy, _env, load_brand_accounts
+from moderato.settings import (
+    BrandAccount,
+    ConfigurationError,
+    SlaPolicy,
+    _env,
+    instagram_login_accounts,
+    load_brand_accounts,
+)
 
 
 class EnrichSettings(BaseModel):
@@ -25,8 +32,7 @@ class EnrichSettings(BaseModel):
 
     @property
     def instagram_login_accounts(self) -> frozenset[str]:
-        return frozenset(account_id for account_id, account in self.brand_accounts.items()
-                         if account.platform == "instagram" and account.connection == "instagram_login")
+        return instagram_login_accounts(self.brand_accounts)
 
 
 @lru_cache(maxsize=1)

@@ -1,6 +1,6 @@
 """Repeat offender memory: authors whose posts a reviewer confirmed as spam.
 
-The review side calls :func:`record_confirmed_spam` when a moderator confirms a spam case (issue 4's
+The review side calls :func:`record_confirmed_spam` when a moderator confirms a spam case (the
 "confirm spam" decision). Triage then adds ``signal.repeat_offender`` to that author's next posts, a
 WEAK signal: it turns an otherwise normal post into spam only together with another weak signal (a
 shortener, an empty account...), and it never touches a complaint. The memory fades: each

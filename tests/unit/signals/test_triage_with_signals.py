@@ -1,4 +1,4 @@
-"""TriageService with the signal engine over in-memory fakes: the four scenarios of issue 5, and more.
+"""TriageService with the signal engine over in-memory fakes: the four signal scenarios, and more.
 
 The classifier is a stub here (the real one is tested on its own): these tests prove what the
 signals do with whatever the classifier says.
