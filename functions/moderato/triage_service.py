@@ -199,16 +199,41 @@ class TriageService:
         return (self.signals.assess(post, verdict, case_id_for(post), now, first) if self.signals
                 else Assessment(verdict=verdict))
 
-    def _open(self, post: Post, now: datetime, first: bool) -> _Opened:
+    def build(self, post: Post, received_at: datetime, now: datetime,
+              first: bool = True) -> tuple[Case, Assessment, datetime | None]:
+        """Classify, assess and route ``post`` into its case, with the case's retention expiry: the one way
+        both triage and a text fetched late (enrich) build a case. The SLA runs from ``received_at``,
+        when the post reached us, not from when its text did."""
         assessment = self._assess(post, now, first)
         verdict = assessment.verdict
-        case_route = route(verdict.label, now, self.sla)
-        case = build_case(post, verdict, case_route, now, self.person_links)
+        case_route = route(verdict.label, received_at, self.sla)
+        case = build_case(post, verdict, case_route, received_at, self.person_links)
         if case.safety:
             case = case.model_copy(update={"suggested_reply": self.reply_for(case)})
         if assessment.priority_raised:
             case = case.model_copy(update={"priority": max(1, case.priority - 1)})
-        return _Opened(case, assessment, case_route.expires_at, created=True)
+        return case, assessment, case_route.expires_at
+
+    def alert_crisis(self, case: Case) -> None:
+        """A crisis case's alert: claimed once per case where the store can claim it."""
+        if case.label != Label.CRISIS:
+            return
+        if self.alert_claims is not None:
+            alert_once(case, self.alert_claims, self.alerts, self.clock())
+        else:
+            self.alerts.publish_crisis(case)
+
+    def publish_wave(self, alert: WaveAlert) -> bool:
+        """Publish a wave alert the signals claimed, and say so to them; False without a signal engine."""
+        if self.waves is None or self.signals is None:
+            return False
+        self.waves.publish_wave(alert)
+        self.signals.wave_published(alert, self.clock())
+        return True
+
+    def _open(self, post: Post, now: datetime, first: bool) -> _Opened:
+        case, assessment, expires_at = self.build(post, now, now, first)
+        return _Opened(case, assessment, expires_at, created=True)
 
     def _route(self, routing: list[_Opened]) -> dict[str, WaveAlert]:
         """Send, alert, then mark routed (see triage_many for why in this order); the wave alerts published."""
@@ -218,14 +243,9 @@ class TriageService:
         published: dict[str, WaveAlert] = {}
         for entry in routing:
             case = entry.case
-            if case.label == Label.CRISIS and self.alert_claims is not None:
-                alert_once(case, self.alert_claims, self.alerts, self.clock())
-            elif case.label == Label.CRISIS:
-                self.alerts.publish_crisis(case)
+            self.alert_crisis(case)
             alert = entry.assessment.wave_alert
-            if alert is not None and self.waves is not None and self.signals is not None:
-                self.waves.publish_wave(alert)
-                self.signals.wave_published(alert, self.clock())
+            if alert is not None and self.publish_wave(alert):
                 published[case.case_id] = alert
         if self.markers is not None:
             self.markers.record([entry.case.case_id for entry in routing], self.clock())

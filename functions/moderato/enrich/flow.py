@@ -13,12 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from moderato.cases import build_case
-from moderato.crisis_alert import alert_once
-from moderato.models import Case, CaseEvent, CaseStatus, Label, Post
+from moderato.models import Case, CaseEvent, CaseStatus, Post
 from moderato.reasons import MENTION_TEXT_NOT_IN_PAYLOAD, TEXT_FETCHED
-from moderato.routing import route
-from moderato.signals.engine import Assessment
 from moderato.text_pending import EnrichRequest
 from moderato.triage_service import TriageService
 
@@ -76,32 +72,16 @@ class EnrichService:
         return self.cases.save(routed, event, expected_version=case.version)
 
     def _classified(self, case: Case, post: Post) -> Case:
-        triage = self.triage
-        now = triage.clock()
-        verdict = triage.classify(post)
-        assessment = (triage.signals.assess(post, verdict, case.case_id, now) if triage.signals
-                      else Assessment(verdict=verdict))
-        verdict = assessment.verdict
-        # The SLA runs from when the post reached us, not from when its text did.
-        case_route = route(verdict.label, case.created_at, triage.sla)
-        built = build_case(post, verdict, case_route, case.created_at, triage.person_links)
-        if built.safety:
-            built = built.model_copy(update={"suggested_reply": triage.reply_for(built)})
-        if assessment.priority_raised:
-            built = built.model_copy(update={"priority": max(1, built.priority - 1)})
-        if assessment.wave_alert is not None and triage.waves is not None and triage.signals is not None:
-            triage.waves.publish_wave(assessment.wave_alert)
-            triage.signals.wave_published(assessment.wave_alert, now)
+        now = self.triage.clock()
+        built, assessment, _ = self.triage.build(post, case.created_at, now)
+        if assessment.wave_alert is not None:
+            self.triage.publish_wave(assessment.wave_alert)
         return built.model_copy(update={"status": CaseStatus.OPEN, "version": case.version + 1, "updated_at": now})
 
     def _send(self, case: Case) -> None:
-        triage = self.triage
         if case.queue is not None:
-            triage.queues.send(case)
-        if case.label == Label.CRISIS and triage.alert_claims is not None:
-            alert_once(case, triage.alert_claims, triage.alerts, triage.clock())
-        elif case.label == Label.CRISIS:
-            triage.alerts.publish_crisis(case)
+            self.triage.queues.send(case)
+        self.triage.alert_crisis(case)
 
 
 def with_text(post: Post, fetched: FetchedText) -> Post:
