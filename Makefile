@@ -7,11 +7,16 @@ STAMP  := $(VENV)/.installed
 .PHONY: run test test-lambda-python venv lint cfn-lint unit integration e2e bench train eval openapi lock clean \
 	audit load fuzz browser screenshots
 
-$(STAMP): requirements-dev.txt functions/requirements.txt pyproject.toml
+# The venv holds what every Lambda package holds (functions/requirements.txt, through the dev lock) and
+# ClassifierLayer's numpy: the tests, the local stack and the benchmarks run the classifier in-process.
+LAYER_REQUIREMENTS := layers/classifier/requirements.txt
+
+$(STAMP): requirements-dev.txt functions/requirements.txt $(LAYER_REQUIREMENTS) pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "==> installing pinned dependencies into $(VENV) (first run takes a minute)"
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip==25.3
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt \
+		-r $(LAYER_REQUIREMENTS)
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $(STAMP)
 
@@ -35,10 +40,12 @@ ifeq ($(strip $(LAMBDA_PYTHON)),)
 	@echo "==> no python3.13 on this machine: skipped the unit and integration tests under Lambda's Python"
 else
 	@test -x $(LAMBDA_VENV)/bin/python || $(LAMBDA_PYTHON) -m venv $(LAMBDA_VENV)
-	@test -f $(LAMBDA_VENV)/.installed -a $(LAMBDA_VENV)/.installed -nt requirements-dev.txt || ( \
+	@test -f $(LAMBDA_VENV)/.installed -a $(LAMBDA_VENV)/.installed -nt requirements-dev.txt \
+		-a $(LAMBDA_VENV)/.installed -nt $(LAYER_REQUIREMENTS) || ( \
 		echo "==> installing pinned dependencies into $(LAMBDA_VENV) ($$($(LAMBDA_VENV)/bin/python --version))" && \
 		$(LAMBDA_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip==25.3 && \
-		$(LAMBDA_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt && \
+		$(LAMBDA_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt \
+			-r $(LAYER_REQUIREMENTS) && \
 		$(LAMBDA_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e . && \
 		touch $(LAMBDA_VENV)/.installed)
 	@echo "==> unit and integration tests under $$($(LAMBDA_VENV)/bin/python --version), the Lambda runtime's"
@@ -58,17 +65,21 @@ lint: $(STAMP)
 audit: $(STAMP)
 	$(BIN)/bandit -q -c pyproject.toml --severity-level medium -r functions infra
 	@$(BIN)/pip-audit --strict --disable-pip --require-hashes -r functions/requirements.txt \
-		-r requirements-dev.txt -r requirements-train.txt || { echo "==> pip-audit failed: a known \
+		-r $(LAYER_REQUIREMENTS) -r requirements-dev.txt -r requirements-train.txt \
+		|| { echo "==> pip-audit failed: a known \
 	vulnerability above, or PyPI's vulnerability data could not be reached (then NOTHING was audited)"; exit 1; }
 
 # Signed deliveries against a local stack whose AWS calls fail (FAULT) and whose triage crashes once;
-# DUP is the share sent twice. Prints accepted, rejected, cases, DLQ, lost, throughput; exits 1 if lost.
+# DUP is the share sent twice. Prints accepted, rejected, cases, DLQ, lost, deliveries/s overall and per
+# 500, receipt-to-case p50/p95; exits 1 if lost. RATE caps the deliveries offered per second (0: as fast
+# as answered). CONCURRENCY 8: the local webhook runs one request at a time, and fewer senders leave it
+# idle between requests (4 measured ~25 deliveries/s, 8 ~49/s).
 N ?= 100
 DUP ?= 0.1
 FAULT ?= 0.05
-CONCURRENCY ?= 4
+CONCURRENCY ?= 8
 load: $(STAMP)
-	$(BIN)/moderato load --n $(N) --dup $(DUP) --fault $(FAULT) --concurrency $(CONCURRENCY)
+	$(BIN)/moderato load --n $(N) --dup $(DUP) --fault $(FAULT) --concurrency $(CONCURRENCY) --rate $(or $(RATE),0)
 
 # The console's browser tests drive Debian's chromium (never a browser Playwright downloads). Installed
 # here when missing, as root; otherwise they are skipped and this says why.
@@ -116,7 +127,7 @@ cost: $(STAMP)
 TRAIN_VENV  := training/.cache/venv
 TRAIN_STAMP := $(TRAIN_VENV)/.installed
 
-$(TRAIN_STAMP): requirements-train.txt functions/requirements.txt
+$(TRAIN_STAMP): requirements-train.txt functions/requirements.txt $(LAYER_REQUIREMENTS)
 	@test -x $(TRAIN_VENV)/bin/python || $(PYTHON) -m venv $(TRAIN_VENV)
 	@echo "==> installing training dependencies into $(TRAIN_VENV)"
 	@$(TRAIN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-train.txt
@@ -135,8 +146,9 @@ openapi: $(STAMP)
 	$(BIN)/python -m moderato_cli.openapi_doc
 
 # The *.in files say what we depend on; `make lock` compiles them into the *.txt files that pin every
-# transitive dependency (pip-tools, in its own venv). The Lambda set is compiled first: the dev and
-# training sets are constrained to it, so shared packages have one version everywhere. Every pin
+# transitive dependency (pip-tools, in its own venv). The Lambda sets are compiled first (every
+# function's, then ClassifierLayer's: numpy, for the functions that classify only): the dev and
+# training sets are constrained to them, so shared packages have one version everywhere. Every pin
 # carries its hashes, so pip installs the locks in --require-hashes mode: a file swapped on the index
 # fails the install. (`pip install --no-deps -e .` is our own code, outside the hashed set.)
 LOCK_VENV := .venv-lock
@@ -147,6 +159,7 @@ lock:
 	@test -x $(LOCK_VENV)/bin/pip-compile || ($(PYTHON) -m venv $(LOCK_VENV) && \
 		$(LOCK_VENV)/bin/python -m pip install --quiet --disable-pip-version-check pip==25.3 pip-tools==7.6.2)
 	$(PIP_COMPILE) -o functions/requirements.txt functions/requirements.in
+	$(PIP_COMPILE) -o layers/classifier/requirements.txt layers/classifier/requirements.in
 	$(PIP_COMPILE) -o requirements-dev.txt requirements-dev.in
 	$(PIP_COMPILE) -o requirements-train.txt requirements-train.in
 

@@ -2,8 +2,10 @@
 
 Prints throughput and p50/p99 latency per post for ``classify(post)`` (normalization, rules, features,
 model, decision, verdict) and for the TF-IDF baseline (tokenize, tf-idf, linear scores), plus the cold
-start (model load) and the triage deployment size: ``functions/`` plus the installed runtime
-dependencies of ``functions/requirements.txt`` (unzipped, as SAM would package them).
+start (model load) and each function's deployment size, grouped by the layers template.yaml gives it:
+``functions/`` plus the installed runtime dependencies of ``functions/requirements.txt`` for every
+function, and each layer's (ClassifierLayer: numpy, for the functions that classify) on top (unzipped,
+as SAM would package them).
 
 The TF-IDF baseline is exported by ``make train`` (``training/artifacts/tfidf_baseline.npz``) and run
 here with numpy alone, so ``make bench`` needs only the main venv.
@@ -101,7 +103,7 @@ def _requirement_names(path: Path) -> list[str]:
     names = []
     for line in path.read_text().splitlines():
         line = line.split("#")[0].strip()
-        if line:
+        if line and not line.startswith("-"):  # --hash lines of the locks, -r/-c
             names.append(re.split(r"[\[<>=!~; ]", line, maxsplit=1)[0])
     return names
 
@@ -132,6 +134,50 @@ def _dist_closure(names: list[str]) -> dict[str, int]:
     return sizes
 
 
+def _function_groups() -> dict[tuple[str, ...], list[str]]:
+    """Handler modules grouped by the layers template.yaml attaches to their function (logical ids)."""
+    from moderato_local.template import Template
+
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for spec in Template.load(ROOT / "template.yaml").functions():
+        layers = tuple(str(layer["Ref"]) for layer in spec.properties.get("Layers") or []
+                       if isinstance(layer, dict) and "Ref" in layer)
+        groups.setdefault(layers, []).append(spec.handler.split(".")[0])
+    return groups
+
+
+def _layer_deps(layer: str) -> dict[str, int]:
+    """Installed size of what a layer's requirements.txt pulls in (its ContentUri, built by SAM's pip)."""
+    from moderato_local.template import Template
+
+    content = Template.load(ROOT / "template.yaml").properties(layer)["ContentUri"]
+    return _dist_closure(_requirement_names(ROOT / content / "requirements.txt"))
+
+
+def _print_package_sizes() -> None:
+    code_mb = _dir_size(FUNCTIONS) / 1e6
+    model_dir = FUNCTIONS / "moderato" / "classify" / "model"
+    model_mb = _dir_size(model_dir) / 1e6 if model_dir.exists() else 0.0
+    deps = _dist_closure(_requirement_names(FUNCTIONS / "requirements.txt"))
+    package_mb = code_mb + sum(deps.values()) / 1e6
+    print(f"packages (unzipped): each function's = functions/ {code_mb:.1f} MB (model {model_mb:.1f} MB) + "
+          f"runtime deps {sum(deps.values()) / 1e6:.1f} MB (functions/requirements.txt) = {package_mb:.1f} MB")
+    everything = dict(deps)
+    for layers, handlers in sorted(_function_groups().items(), key=lambda kv: (len(kv[0]), kv[0])):
+        layer_mb = {}
+        for layer in layers:
+            layer_deps = _layer_deps(layer)
+            everything.update(layer_deps)
+            layer_mb[layer] = sum(layer_deps.values()) / 1e6
+        total = package_mb + sum(layer_mb.values())
+        parts = "".join(f" + {name} {mb:.1f} MB" for name, mb in layer_mb.items())
+        parts += f" = {total:.1f} MB" if layer_mb else ""
+        print(f"  {'/'.join(sorted(handlers))} package: {package_mb:.1f} MB{parts}; "
+              f"budget {BUDGET_MB:.0f} MB: {'met' if total <= BUDGET_MB else 'MISSED'}")
+    biggest = sorted(everything.items(), key=lambda kv: -kv[1])[:4]
+    print("  largest deps: " + ", ".join(f"{n} {s / 1e6:.1f} MB" for n, s in biggest))
+
+
 def run() -> None:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core, as a Lambda with 1 vCPU
@@ -158,14 +204,4 @@ def run() -> None:
     print(f"cold start (import + model load): {cold_ms:.0f} ms")
     print(f"p50 target <= {BUDGET_P50_MS} ms: {'met' if p50 <= BUDGET_P50_MS else 'MISSED'} ({p50:.3f} ms)")
 
-    deps = _dist_closure(_requirement_names(FUNCTIONS / "requirements.txt"))
-    functions_mb = _dir_size(FUNCTIONS) / 1e6
-    model_dir = FUNCTIONS / "moderato" / "classify" / "model"
-    model_mb = _dir_size(model_dir) / 1e6 if model_dir.exists() else 0.0
-    deps_mb = sum(deps.values()) / 1e6
-    total = functions_mb + deps_mb
-    biggest = sorted(deps.items(), key=lambda kv: -kv[1])[:4]
-    print(f"triage package (unzipped): functions/ {functions_mb:.1f} MB (model {model_mb:.1f} MB) + "
-          f"runtime deps {deps_mb:.1f} MB = {total:.1f} MB; budget {BUDGET_MB:.0f} MB: "
-          f"{'met' if total <= BUDGET_MB else 'MISSED'}")
-    print("  largest deps: " + ", ".join(f"{n} {s / 1e6:.1f} MB" for n, s in biggest))
+    _print_package_sizes()

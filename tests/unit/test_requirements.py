@@ -13,9 +13,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 LOCKS = {
     "functions/requirements.in": "functions/requirements.txt",
+    "layers/classifier/requirements.in": "layers/classifier/requirements.txt",
     "requirements-dev.in": "requirements-dev.txt",
     "requirements-train.in": "requirements-train.txt",
 }
+# What Lambda ships: every function's package, and the layer only the functions that classify get.
+FUNCTIONS_LOCK = "functions/requirements.txt"
+CLASSIFIER_LAYER_LOCK = "layers/classifier/requirements.txt"
 _REQUIREMENT = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?\s*(==|>=|<=|~=|>|<|!=)?\s*([^\s;#]*)")
 
 
@@ -59,12 +63,37 @@ def test_every_lock_matches_what_its_source_asks_for(source: str) -> None:
     assert not stale, f"{LOCKS[source]} pins other versions than {source} asks for {stale}: run `make lock`"
 
 
-def test_shared_packages_have_one_version_everywhere() -> None:
-    runtime = requirements(ROOT / "functions/requirements.txt")
+@pytest.mark.parametrize("runtime_lock", [FUNCTIONS_LOCK, CLASSIFIER_LAYER_LOCK])
+def test_shared_packages_have_one_version_everywhere(runtime_lock: str) -> None:
+    runtime = requirements(ROOT / runtime_lock)
     for lock in ("requirements-dev.txt", "requirements-train.txt"):
         other = requirements(ROOT / lock)
         differ = {n: (v[1], other[n][1]) for n, v in runtime.items() if n in other and other[n][1] != v[1]}
-        assert not differ, f"{lock} and functions/requirements.txt disagree: {differ}"
+        assert not differ, f"{lock} and {runtime_lock} disagree: {differ}"
+
+
+def test_numpy_ships_only_in_the_classifier_layer() -> None:
+    # About 70 MB unzipped that only the classifier needs: in functions/requirements.txt it would be in
+    # every function's package again (template.yaml attaches the layer to the classifying ones only).
+    for path in ("functions/requirements.in", FUNCTIONS_LOCK):
+        assert "numpy" not in requirements(ROOT / path), f"numpy in {path}: it belongs in {CLASSIFIER_LAYER_LOCK}"
+    assert requirements(ROOT / CLASSIFIER_LAYER_LOCK)["numpy"][0] == "=="
+
+
+def test_the_layer_ships_nothing_the_functions_already_ship() -> None:
+    # A package in both would ship twice, and the function's copy would shadow the layer's.
+    shared = set(requirements(ROOT / FUNCTIONS_LOCK)) & set(requirements(ROOT / CLASSIFIER_LAYER_LOCK))
+    assert not shared, f"{sorted(shared)} pinned both in {FUNCTIONS_LOCK} and in {CLASSIFIER_LAYER_LOCK}"
+
+
+def test_the_dev_venv_installs_every_lambda_package() -> None:
+    # The tests, the local stack and the benchmarks run the classifier in-process: the dev set asks
+    # for the layer's packages too, and is constrained to its pins.
+    dev_in = (ROOT / "requirements-dev.in").read_text(encoding="utf-8").splitlines()
+    for line in ("-r functions/requirements.in", "-r layers/classifier/requirements.in",
+                 "-c functions/requirements.txt", "-c layers/classifier/requirements.txt"):
+        assert line in dev_in, f"requirements-dev.in lacks {line!r}"
+    assert "numpy" in requirements(ROOT / "requirements-dev.txt")
 
 
 @pytest.mark.parametrize("lock", sorted(LOCKS.values()))
@@ -80,5 +109,5 @@ def test_every_pin_carries_its_hashes(lock: str) -> None:
 
 def test_the_lambda_package_pins_boto3_beside_botocore() -> None:
     # Lambda's runtime bundles its own boto3: without our pin it would run with our botocore, unmatched.
-    runtime = requirements(ROOT / "functions/requirements.txt")
+    runtime = requirements(ROOT / FUNCTIONS_LOCK)
     assert runtime["boto3"][0] == "==" and runtime["botocore"][0] == "=="
