@@ -2,53 +2,98 @@
 
 It parses nothing it does not need, so it acknowledges within milliseconds and a parsing bug can
 never lose a delivery: what is accepted waits in IngestQueue (or its DLQ) until triage handles it.
+
+Its cold start and CPU per request are measured against a minimal handler (bench/bench_webhook.py), so
+it imports only what verifying and enqueueing need: the platforms' gates (no models, no pydantic), plain
+settings, a three-route router instead of Powertools' event handler, and the X-Ray SDK only when call
+tracing is switched on (template parameter WebhookCallTracingDisabled).
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import os
+import re
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from moderato.adapters.aws import AWS_RETRY_AFTER_SECONDS, client
-from moderato.adapters.delivery_ledger import DeliveryLedger
 from moderato.adapters.ingest_queue import IngestQueue
 from moderato.adapters.secrets import WebhookSecrets
 from moderato.health import dependency_status, health_answer
-from moderato.platforms import get_platform
-from moderato.platforms.base import (
-    PayloadRejected,
-    PayloadTooLarge,
-    WebhookError,
-    WebhookPlatform,
-    decode_json,
-)
-from moderato.reasons import UNKNOWN_SHAPE_KEPT
-from moderato.settings import webhook_settings
+from moderato.platforms.errors import PayloadRejected, PayloadTooLarge, WebhookError
+from moderato.platforms.webhooks import UNKNOWN_SHAPE_KEPT, WebhookGate, get_webhook
+from moderato.platforms.wire import decode_json
+from moderato.webhook_settings import webhook_settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Tracer
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+_Function = TypeVar("_Function", bound=Callable[..., Any])
+
+
+def _call_tracing_enabled() -> bool:
+    """What Powertools' Tracer decides, without importing the X-Ray SDK to decide it: off when
+    POWERTOOLS_TRACE_DISABLED is true, outside Lambda, and under SAM local or Chalice local."""
+    disabled = os.environ.get("POWERTOOLS_TRACE_DISABLED", "false").strip().lower()
+    if disabled in ("1", "y", "yes", "t", "true", "on"):
+        return False
+    return bool(os.environ.get("LAMBDA_TASK_ROOT")) and not (
+        os.environ.get("AWS_SAM_LOCAL") or os.environ.get("AWS_CHALICE_CLI_MODE"))
+
+
+def _build_tracer() -> Tracer | None:
+    if not _call_tracing_enabled():
+        return None
+    from aws_lambda_powertools import Tracer
+
+    return Tracer()
+
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
-app = APIGatewayHttpResolver()
+# None while call tracing is off: the X-Ray SDK is then never imported, and no request pays for dummy
+# subsegments. Lambda's active tracing still records every invocation, its duration and its cold start.
+tracer = _build_tracer()
 
 _settings = webhook_settings()
 _secrets = WebhookSecrets(_settings.webhook_secret_id, _settings.secrets_max_age_seconds)
+# Every call's parameters are built here, in a fixed shape: botocore's check of them is CPU for nothing.
 _ingest = IngestQueue(_settings.ingest_queue_url, _settings.delivery_bucket_name,
-                      _settings.claim_check_threshold_bytes, client("sqs"), lambda: client("s3"))
-_ledger = (DeliveryLedger(_settings.delivery_ledger_table_name, client("dynamodb"))
-           if _settings.delivery_ledger_table_name else None)
-_FORWARDED_HEADERS = ("content-type", "user-agent")
+                      _settings.claim_check_threshold_bytes, client("sqs", check_parameters=False),
+                      lambda: client("s3", check_parameters=False))
 
 
-@app.get("/health")
-def health() -> Response:
+_FORWARDED_HEADERS = frozenset({"content-type", "user-agent"})
+# Powertools' pattern for a path segment (RFC 3986 safe and unsafe characters), so the same paths reach a
+# platform's gate (and its 404 naming the known platforms) as with its event handler.
+_WEBHOOK_PATH = re.compile(r"/webhooks/(?P<platform>[-._~()'!*:@,;=+&$%<> \[\]{}|^\w]+)")
+_NOT_FOUND_BODY = json.dumps({"statusCode": 404, "message": "Not found"}, separators=(",", ":"))
+
+
+def _traced(function: _Function) -> _Function:
+    return tracer.capture_method(function) if tracer is not None else function
+
+
+def _response(status: int, body: str, content_type: str = "application/json",
+              headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """An HTTP API (payload 2.0) answer, as Powertools' event handler shapes it."""
+    return {"statusCode": status, "body": body, "isBase64Encoded": False,
+            "headers": {**(headers or {}), "Content-Type": content_type}, "cookies": []}
+
+
+def _retry_after(status: int) -> dict[str, str] | None:
+    # A 503 is ours (AWS or configuration): tell the platform when to try again.
+    return {"Retry-After": str(AWS_RETRY_AFTER_SECONDS)} if status == 503 else None
+
+
+def health() -> dict[str, Any]:
     """What the webhook needs to accept a delivery: IngestQueue reachable and its secrets loadable.
 
     Unauthenticated (as the local gateway's): it names dependencies and error types, nothing secret.
@@ -57,62 +102,50 @@ def health() -> Response:
         "IngestQueue": _ingest.check_reachable, "WebhookSecrets": _secrets.check_loadable}))
     if status != 200:
         logger.warning("health check failed", extra={"dependencies": answer["dependencies"]})
-    retry = {"Retry-After": str(AWS_RETRY_AFTER_SECONDS)} if status == 503 else None
-    return Response(status_code=status, content_type="application/json", body=json.dumps(answer), headers=retry)
+    return _response(status, json.dumps(answer), headers=_retry_after(status))
 
 
-@app.get("/webhooks/<platform_name>")
-@tracer.capture_method
-def handshake(platform_name: str) -> Response:
-    platform = get_platform(platform_name)
-    query = app.current_event.query_string_parameters or {}
+@_traced
+def handshake(platform_name: str, event: dict[str, Any]) -> dict[str, Any]:
+    platform = get_webhook(platform_name)
+    query = event.get("queryStringParameters") or {}
     answer = platform.handshake(query, _secrets.for_platform(platform.name))
     logger.info("handshake answered", extra={"platform": platform.name})
-    return Response(status_code=answer.status, content_type=answer.content_type, body=answer.body)
+    return _response(answer.status, answer.body, answer.content_type)
 
 
-@app.post("/webhooks/<platform_name>")
-@tracer.capture_method
-def receive(platform_name: str) -> Response:
-    platform = get_platform(platform_name)
-    raw_body = _raw_body(app.current_event.raw_event)
+@_traced
+def receive(platform_name: str, event: dict[str, Any]) -> dict[str, Any]:
+    platform = get_webhook(platform_name)
+    raw_body = _raw_body(event)
     if len(raw_body) > _settings.max_body_bytes:
         raise PayloadTooLarge(f"body of {len(raw_body)} bytes is over the {_settings.max_body_bytes}-byte limit")
-    headers = app.current_event.headers or {}
+    headers = event.get("headers") or {}
     platform.verify(headers, raw_body, _secrets.for_platform(platform.name))
     payload = decode_json(raw_body)  # the same reading as triage's: accepted means readable there
     note = _unknown_shape(platform, payload)
-    request_id = app.current_event.request_context.request_id
+    request_id = event["requestContext"]["requestId"]
     received_at = datetime.now(UTC)
-    message_id = _ingest.enqueue(
-        platform.name, raw_body, request_id, received_at,
-        {name: headers[name] for name in _FORWARDED_HEADERS if name in headers}, note=note,
-    )
-    # The ledger entry comes after the enqueue, never before: written first, a failed enqueue (503,
-    # the platform retries under a new request id) would leave an entry for a delivery no one holds.
-    # Its own failure only costs reconcile's bookkeeping, not the delivery (queued already, and
-    # triage creates the entry when it records the outcome), so it never turns the 200 into a 5xx.
-    if _ledger is not None and not _ledger.note_accepted(request_id, platform.name, received_at):
-        metrics.add_metric(name="LedgerWriteFailures", unit=MetricUnit.Count, value=1)
+    forwarded = {name.lower(): value for name, value in headers.items() if name.lower() in _FORWARDED_HEADERS}
+    # The delivery's one write. That it was accepted is witnessed by API Gateway's access log line (this
+    # request id, status 200), which `moderato reconcile` reads: a write of our own here would cost a
+    # DynamoDB write unit per delivery for a record the gateway already keeps.
+    message_id = _ingest.enqueue(platform.name, raw_body, request_id, received_at, forwarded, note=note)
     metrics.add_metric(name="DeliveriesAccepted", unit=MetricUnit.Count, value=1)
     logger.info("delivery enqueued", extra={"platform": platform.name, "message_id": message_id,
                                             "bytes": len(raw_body)})
-    return Response(status_code=200, content_type="application/json", body=json.dumps({"status": "accepted"}))
+    return _response(200, '{"status": "accepted"}')
 
 
-@app.exception_handler(WebhookError)
-def reject(error: WebhookError) -> Response:
+def reject(error: WebhookError, path: str) -> dict[str, Any]:
     # Never log the body: it may hold personal data, and a forged one is an attacker's text.
     logger.warning("delivery rejected", extra={"status": error.status, "error": type(error).__name__,
-                                               "detail": error.message, "path": app.current_event.path})
+                                               "detail": error.message, "path": path})
     metrics.add_metric(name="DeliveriesRejected", unit=MetricUnit.Count, value=1)
-    # A 503 is ours (AWS or configuration): tell the platform when to try again.
-    retry = {"Retry-After": str(AWS_RETRY_AFTER_SECONDS)} if error.status == 503 else None
-    return Response(status_code=error.status, content_type="application/json",
-                    body=json.dumps({"message": error.message}), headers=retry)
+    return _response(error.status, json.dumps({"message": error.message}), headers=_retry_after(error.status))
 
 
-def _unknown_shape(platform: WebhookPlatform, payload: Any) -> str | None:
+def _unknown_shape(platform: WebhookGate, payload: Any) -> str | None:
     """Why a signed delivery is of no shape we know, or None. It is kept all the same: the platform signed it,
     and answering 400 would make it disable the webhook. Triage sets it aside in IngestDLQ (alarmed)."""
     try:
@@ -136,8 +169,43 @@ def _raw_body(event: dict[str, Any]) -> bytes:
         raise PayloadRejected("body could not be read as bytes (bad base64 or unencodable text)") from None
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+def _path(event: dict[str, Any]) -> str:
+    """The request path without the stage: HTTP API puts a named stage (not ``$default``) in ``rawPath``."""
+    path = str(event.get("rawPath") or "/")
+    stage = (event.get("requestContext") or {}).get("stage") or "$default"
+    return path[len(stage) + 1:] if stage != "$default" else path
+
+
+def route(event: dict[str, Any]) -> dict[str, Any]:
+    """GET /health, GET /webhooks/{platform} (handshake), POST /webhooks/{platform} (delivery); else 404."""
+    method = str(((event.get("requestContext") or {}).get("http") or {}).get("method") or "").upper()
+    path = _path(event)
+    match = _WEBHOOK_PATH.fullmatch(path)
+    try:
+        if match is not None and method == "POST":
+            return receive(match["platform"], event)
+        if match is not None and method == "GET":
+            return handshake(match["platform"], event)
+    except WebhookError as error:
+        return reject(error, path)
+    if path == "/health" and method == "GET":
+        return health()
+    return _response(404, _NOT_FOUND_BODY)
+
+
+def _decorated() -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
+    """The handler inside Powertools' logging context, metrics flush and (when on) call tracing."""
+
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        # The correlation id Powertools' correlation_paths.API_GATEWAY_HTTP names, read without a JMESPath
+        # search on every request.
+        logger.set_correlation_id((event.get("requestContext") or {}).get("requestId"))
+        return route(event)
+
+    handler = metrics.log_metrics(lambda_handler)
+    if tracer is not None:
+        handler = tracer.capture_lambda_handler(handler)
+    return logger.inject_lambda_context(handler)
+
+
+lambda_handler = _decorated()

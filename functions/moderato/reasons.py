@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+from moderato.platforms import webhooks
+
 _SENTENCES: dict[str, str] = {}
 
 
@@ -66,7 +68,7 @@ UNPARSEABLE_CHANGE = define(
     "One update of a signed delivery had a shape the parser cannot read: it was set aside with its raw form.",
 )
 UNKNOWN_SHAPE_KEPT = define(
-    "delivery.unknown_shape_kept",
+    webhooks.UNKNOWN_SHAPE_KEPT,  # the webhook writes it without importing this module (and pydantic)
     "A signed delivery had a shape the parser does not know: it was accepted and kept (IngestQueue, then "
     "IngestDLQ) so that a parser fix and a redrive can read it; refusing it would make the platform disable "
     "the webhook.",

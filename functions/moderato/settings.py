@@ -15,12 +15,14 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
+# The webhook's settings are plain Python (its cold start must not pay for pydantic): re-exported here,
+# the same objects, so ``moderato.settings.webhook_settings.cache_clear()`` still clears what it reads.
+from moderato.webhook_settings import ConfigurationError as ConfigurationError
+from moderato.webhook_settings import WebhookSettings as WebhookSettings
+from moderato.webhook_settings import webhook_settings as webhook_settings
+
 _HOST = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 _DEFAULT_BRANDS_FILE = Path(__file__).parent / "config" / "brands.json"
-
-
-class ConfigurationError(RuntimeError):
-    pass
 
 
 class SlaPolicy(BaseModel):
@@ -50,16 +52,6 @@ class BrandAccount(BaseModel):
         return domains
 
 
-class WebhookSettings(BaseModel):
-    ingest_queue_url: str
-    delivery_bucket_name: str
-    webhook_secret_id: str
-    max_body_bytes: int = Field(default=1_048_576, ge=1)
-    claim_check_threshold_bytes: int = Field(default=200_000, ge=1)
-    secrets_max_age_seconds: int = Field(default=300, ge=0)
-    delivery_ledger_table_name: str | None = None  # without it, nothing records deliveries for reconcile
-
-
 class TriageSettings(BaseModel):
     cases_table_name: str
     spam_queue_url: str
@@ -70,6 +62,8 @@ class TriageSettings(BaseModel):
     signals_table_name: str | None = None
     delivery_ledger_table_name: str | None = None
     enrich_queue_url: str | None = None  # without it, a post with ids only is classified on empty text
+    # Where an unreadable delivery is set aside at once; without it, SQS retries it into IngestDLQ.
+    ingest_dlq_url: str | None = None
     sla: SlaPolicy = Field(default_factory=SlaPolicy)
     brand_accounts: dict[str, BrandAccount] = Field(default_factory=dict)
 
@@ -99,20 +93,10 @@ def instagram_login_accounts(accounts: dict[str, BrandAccount]) -> frozenset[str
 
 
 @lru_cache(maxsize=1)
-def webhook_settings() -> WebhookSettings:
-    names = ["INGEST_QUEUE_URL", "DELIVERY_BUCKET_NAME", "WEBHOOK_SECRET_ID", "MAX_BODY_BYTES",
-             "CLAIM_CHECK_THRESHOLD_BYTES", "SECRETS_MAX_AGE_SECONDS", "DELIVERY_LEDGER_TABLE_NAME"]
-    try:
-        return WebhookSettings.model_validate(_env(names))
-    except ValidationError as error:
-        raise ConfigurationError(f"webhook function misconfigured: {error}") from error
-
-
-@lru_cache(maxsize=1)
 def triage_settings() -> TriageSettings:
     names = ["CASES_TABLE_NAME", "SPAM_QUEUE_URL", "COMPLAINT_QUEUE_URL",
              "CRISIS_QUEUE_URL", "ALERTS_TOPIC_ARN", "DELIVERY_BUCKET_NAME", "SIGNALS_TABLE_NAME",
-             "DELIVERY_LEDGER_TABLE_NAME", "ENRICH_QUEUE_URL"]
+             "DELIVERY_LEDGER_TABLE_NAME", "ENRICH_QUEUE_URL", "INGEST_DLQ_URL"]
     sla_names = ["COMPLAINT_ACK_SLA_MINUTES", "COMPLAINT_RESOLVE_SLA_MINUTES", "CRISIS_ACK_SLA_MINUTES",
                  "SPAM_REVIEW_SLA_MINUTES", "NORMAL_RETENTION_DAYS"]
     sla = {

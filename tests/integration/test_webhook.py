@@ -7,8 +7,13 @@ import hashlib
 import hmac
 import io
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +21,7 @@ import pytest
 from moderato.models import Delivery
 from tests.integration.conftest import AwsEnv, FakeContext, load_handler
 from tests.support import LOCAL_SECRETS, api_event, encode, meta_comment, signed_headers, x_tweet
+from tests.webhook_fakes import Webhook, webhook_with_fakes
 
 
 def call(method: str, path: str, body: bytes = b"", headers: dict | None = None, query: dict | None = None,
@@ -273,3 +279,130 @@ def test_queue_outage_503_tells_the_platform_when_to_retry(aws: AwsEnv) -> None:
     body = encode(meta_comment("hello"))
     response = call("POST", "/webhooks/meta", body, signed_headers("meta", body))
     assert response["statusCode"] == 503 and response["headers"]["Retry-After"] == "30"
+
+
+# What the webhook imports, its encoding of a Delivery, its settings and its router: no AWS needed.
+
+LIGHT_IMPORT_CHECK = """
+import json, sys
+import webhook
+print(json.dumps({"modules": sorted(sys.modules), "tracer": webhook.tracer is not None}))
+"""
+
+
+def _fresh_import(**env: str) -> dict[str, Any]:
+    from tests.webhook_fakes import WEBHOOK_ENV
+
+    repo = Path(__file__).resolve().parents[2]
+    environment = {**os.environ, **WEBHOOK_ENV, "LAMBDA_TASK_ROOT": str(repo / "functions"),
+                   "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR", **env,
+                   "PYTHONPATH": os.pathsep.join([str(repo / "functions"), str(repo)])}
+    out = subprocess.run([sys.executable, "-c", LIGHT_IMPORT_CHECK], env=environment, capture_output=True,
+                         text=True, check=True, timeout=120)
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def test_the_webhook_imports_no_parser_no_pydantic_and_no_xray_sdk_when_call_tracing_is_off() -> None:
+    # Its cold start pays for verifying and enqueueing only (bench/bench_webhook.py measures it)
+    loaded = _fresh_import(POWERTOOLS_TRACE_DISABLED="true")
+    heavy = ("pydantic", "aws_xray_sdk", "moderato.models", "moderato.reasons", "moderato.classify",
+             "moderato.platforms.base", "moderato.platforms.meta", "moderato.platforms.x",
+             "aws_lambda_powertools.event_handler", "moderato.adapters.delivery_ledger")
+    assert [m for m in loaded["modules"] if m in heavy or m.startswith(tuple(f"{h}." for h in heavy))] == []
+    assert loaded["tracer"] is False
+
+
+def test_call_tracing_switched_on_traces_the_webhook() -> None:
+    loaded = _fresh_import(POWERTOOLS_TRACE_DISABLED="false")
+    assert loaded["tracer"] is True and "aws_xray_sdk.core" in loaded["modules"]
+
+
+def test_the_unknown_shape_reason_code_is_the_registered_one() -> None:
+    from moderato.platforms.webhooks import UNKNOWN_SHAPE_KEPT
+    from moderato.reasons import describe
+
+    assert describe(UNKNOWN_SHAPE_KEPT) is not None
+
+
+@pytest.mark.parametrize(("body", "key", "note", "at"), [
+    ('{"entry": [{"message": "Ma commande n\'est jamais arrivée ❤ \\u00e9"}]}', None, None,
+     datetime(2026, 3, 1, 12, 30, 5, 123456, tzinfo=UTC)),
+    ('{"t": "tab\\t nl\\n \u2028 \x7f \x01 quote\\" slash/ <script>"}', None,
+     "delivery.unknown_shape_kept: expected 'entry'", datetime(2026, 3, 1, 12, 30, tzinfo=UTC)),
+    (None, "deliveries/meta/2026/03/01/req-1.json", None, datetime(2026, 3, 1, tzinfo=timezone(timedelta(hours=2)))),
+])
+def test_the_enqueued_delivery_is_exactly_what_the_delivery_model_writes(
+        body: str | None, key: str | None, note: str | None, at: datetime) -> None:
+    from moderato.adapters.ingest_queue import delivery_json
+
+    headers = {"content-type": "application/json", "user-agent": "facebookexternalua"}
+    written = delivery_json("meta", at, "req-1", body, key, headers, note)
+    model = Delivery(platform="meta", received_at=at, request_id="req-1", body=body, body_s3_key=key,
+                     headers=headers, note=note)
+    assert Delivery.model_validate_json(written) == model
+    if at.utcoffset() == timedelta(0):  # pydantic keeps another offset as given; the webhook always sends UTC
+        assert written == model.model_dump_json()
+
+
+def test_webhook_settings_are_read_and_checked_without_pydantic(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moderato.settings import ConfigurationError, webhook_settings
+
+    for name, value in {"INGEST_QUEUE_URL": "https://q", "DELIVERY_BUCKET_NAME": "b", "WEBHOOK_SECRET_ID": "s",
+                        "MAX_BODY_BYTES": "2048"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("CLAIM_CHECK_THRESHOLD_BYTES", raising=False)
+    monkeypatch.delenv("SECRETS_MAX_AGE_SECONDS", raising=False)
+    webhook_settings.cache_clear()
+    settings = webhook_settings()
+    assert (settings.max_body_bytes, settings.claim_check_threshold_bytes, settings.secrets_max_age_seconds) == \
+        (2048, 200_000, 300)
+    for name, value, problem in [("MAX_BODY_BYTES", "lots", "must be an integer"),
+                                 ("MAX_BODY_BYTES", "0", "at least 1"),
+                                 ("INGEST_QUEUE_URL", "", "INGEST_QUEUE_URL is required")]:
+        with monkeypatch.context() as patch:
+            patch.setenv(name, value)
+            webhook_settings.cache_clear()
+            with pytest.raises(ConfigurationError, match=problem):
+                webhook_settings()
+    webhook_settings.cache_clear()
+
+
+@pytest.fixture
+def fake_webhook(monkeypatch: pytest.MonkeyPatch) -> Webhook:
+    return webhook_with_fakes(monkeypatch)
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("PUT", "/webhooks/meta"), ("DELETE", "/webhooks/x"), ("GET", "/webhooks"), ("GET", "/webhooks/meta/extra"),
+    ("POST", "/health"), ("GET", "/"), ("GET", "/webhooks/a/b"),
+])
+def test_routes_that_do_not_exist_get_the_404_they_always_got(fake_webhook: Webhook, method: str, path: str) -> None:
+    response = fake_webhook.call(method, path)
+    assert response["statusCode"] == 404
+    assert json.loads(response["body"]) == {"statusCode": 404, "message": "Not found"}
+    assert response["headers"]["Content-Type"] == "application/json" and fake_webhook.ingest.enqueued == []
+
+
+def test_a_named_stage_is_not_part_of_the_route(fake_webhook: Webhook) -> None:
+    # HTTP API puts a stage other than $default at the start of rawPath
+    body = encode(meta_comment("Livraison en retard"))
+    event = api_event("POST", "/prod/webhooks/meta", body, signed_headers("meta", body))
+    event["requestContext"]["stage"] = "prod"
+    response = fake_webhook.call("POST", "", event=event)
+    assert response["statusCode"] == 200 and response["cookies"] == [] and response["isBase64Encoded"] is False
+    assert fake_webhook.ingest.enqueued == [("meta", body)]
+
+
+def test_forwarded_headers_are_read_whatever_their_case(fake_webhook: Webhook, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[dict[str, str]] = []
+
+    def enqueue(platform: str, raw_body: bytes, request_id: str, received_at: datetime,
+                headers: dict[str, str], note: str | None = None) -> str:
+        seen.append(headers)
+        return "m1"
+
+    monkeypatch.setattr(fake_webhook.ingest, "enqueue", enqueue)
+    body = encode(meta_comment("hello"))
+    headers = {**signed_headers("meta", body), "Content-Type": "application/json", "X-Other": "no"}
+    assert fake_webhook.call("POST", "/webhooks/meta", body, headers)["statusCode"] == 200
+    assert seen == [{"content-type": "application/json"}]

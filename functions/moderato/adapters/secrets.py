@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities import parameters
 from botocore.exceptions import BotoCoreError, ClientError
 
-from moderato.platforms.base import SecretsUnavailable
+from moderato.platforms.errors import SecretsUnavailable
 
 
 class WebhookSecrets:
@@ -28,6 +27,9 @@ class WebhookSecrets:
             raise SecretsUnavailable("webhook secrets are not a JSON object")
 
     def _all(self) -> Any:
+        # Imported on first use, with the Secrets Manager client it builds then: not part of the cold import.
+        from aws_lambda_powertools.utilities import parameters
+
         try:
             return parameters.get_secret(self._secret_id, transform="json", max_age=self._max_age)
         except (parameters.exceptions.GetParameterError, parameters.exceptions.TransformParameterError,

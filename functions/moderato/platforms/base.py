@@ -1,14 +1,11 @@
-"""What every platform module provides, and the errors a webhook delivery can meet.
+"""What every platform module provides to triage: parsing helpers and the parsed delivery.
 
-Each error carries the HTTP status the webhook answers with, so the handler turns any of them
-into a response in one place.
+The errors a webhook delivery can meet (each with the HTTP status the webhook answers with) are in
+``moderato.platforms.errors``, the wire reading in ``moderato.platforms.wire``; both are re-exported here.
 """
 
 from __future__ import annotations
 
-import codecs
-import hashlib
-import hmac
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,55 +14,28 @@ from typing import Any, Protocol, TypeVar
 
 from pydantic import ValidationError
 
-from moderato.json_depth import json_depth
 from moderato.models import Post
+from moderato.platforms.errors import EnqueueFailed as EnqueueFailed
+from moderato.platforms.errors import HandshakeMalformed as HandshakeMalformed
+from moderato.platforms.errors import HandshakeRejected as HandshakeRejected
+from moderato.platforms.errors import PayloadRejected as PayloadRejected
+from moderato.platforms.errors import PayloadTooLarge as PayloadTooLarge
+from moderato.platforms.errors import SecretsUnavailable as SecretsUnavailable
+from moderato.platforms.errors import SignatureInvalid as SignatureInvalid
+from moderato.platforms.errors import SignatureMissing as SignatureMissing
+from moderato.platforms.errors import UnknownPlatform as UnknownPlatform
+from moderato.platforms.errors import WebhookError as WebhookError
+from moderato.platforms.wire import MAX_ID_CHARS as MAX_ID_CHARS
+from moderato.platforms.wire import MAX_JSON_DEPTH as MAX_JSON_DEPTH
+from moderato.platforms.wire import HandshakeAnswer
+from moderato.platforms.wire import decode_json as decode_json
+from moderato.platforms.wire import header as header
+from moderato.platforms.wire import hmac_sha256 as hmac_sha256
+from moderato.platforms.wire import require_secret as require_secret
 from moderato.reasons import UNPARSEABLE_CHANGE
 
-
-class WebhookError(Exception):
-    """A delivery we refuse; ``status`` is the HTTP answer, ``message`` is safe to show the caller."""
-
-    status = 400
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class UnknownPlatform(WebhookError):
-    status = 404
-
-
-class SignatureMissing(WebhookError):
-    status = 401
-
-
-class SignatureInvalid(WebhookError):
-    status = 401
-
-
-class HandshakeRejected(WebhookError):
-    status = 403
-
-
-class HandshakeMalformed(WebhookError):
-    status = 400
-
-
-class PayloadRejected(WebhookError):
-    status = 400
-
-
-class PayloadTooLarge(WebhookError):
-    status = 413
-
-
-class EnqueueFailed(WebhookError):
-    status = 503
-
-
-class SecretsUnavailable(WebhookError):
-    status = 503
+# The webhook-side names above (errors, wire reading) live in light modules the webhook function imports
+# alone; they are re-exported here so that parsing code and tests keep one place to import them from.
 
 
 class UnparseableDelivery(Exception):
@@ -80,7 +50,6 @@ class ChangeUnparseable(ValueError):
 # the model refuses). Caught per update, so one bad update never costs the others of its delivery.
 CHANGE_ERRORS: tuple[type[Exception], ...] = (AttributeError, KeyError, TypeError, ValueError, OverflowError,
                                               RecursionError)
-MAX_ID_CHARS = 256  # platform ids are at most ~200 characters (Instagram message ids); a case key must stay small
 MAX_LINK_CHARS = 2048
 FRAGMENT_CHARS = 4000  # what is kept of an update set aside: enough to fix the parser, far from any size limit
 
@@ -140,37 +109,6 @@ def fragment(raw: Any) -> str:
     return text[:FRAGMENT_CHARS]
 
 
-# Platform deliveries nest about eight levels (entry, changes, value, from...); far deeper is no delivery.
-MAX_JSON_DEPTH = 64
-
-
-def decode_json(raw_body: bytes) -> Any:
-    """The body as JSON, read the one way RFC 8259 allows on the wire: UTF-8 without a byte order mark.
-
-    ``json.loads(bytes)`` would also guess UTF-16 and UTF-32 and skip a BOM. The webhook and triage both
-    read bodies through this function, so a body the webhook accepts is one triage can read.
-    """
-    if raw_body.startswith(codecs.BOM_UTF8):
-        raise PayloadRejected("body starts with a byte order mark: JSON must be UTF-8 without one (RFC 8259)")
-    if b"\x00" in raw_body:  # never in UTF-8 JSON (control characters are escaped); UTF-16/32 is full of them
-        raise PayloadRejected("body holds NUL bytes (UTF-16 or UTF-32?): JSON must be UTF-8 (RFC 8259)")
-    try:
-        text = raw_body.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise PayloadRejected(f"body is not UTF-8 (invalid byte at offset {error.start}): JSON must be UTF-8 "
-                              "(RFC 8259)") from None
-    if json_depth(text) > MAX_JSON_DEPTH:
-        raise PayloadRejected(f"body is JSON nested too deeply to read (more than {MAX_JSON_DEPTH} levels)")
-    try:
-        return json.loads(text)
-    except RecursionError:
-        raise PayloadRejected("body is JSON nested too deeply to read") from None
-    except json.JSONDecodeError as error:
-        raise PayloadRejected(f"body is not valid JSON: {error.msg} at offset {error.pos}") from None
-    except ValueError as error:  # integers over Python's 4,300-digit limit
-        raise PayloadRejected(f"body is not valid JSON: {str(error)[:80]}") from None
-
-
 def mapping(value: Any, what: str) -> dict[str, Any]:
     """An object field: absent is empty; any other type means the update is not one a platform sends."""
     if value is None:
@@ -226,13 +164,6 @@ def one_of(value: Any, choices: frozenset[str] | set[str]) -> str | None:
 
 
 @dataclass(frozen=True)
-class HandshakeAnswer:
-    body: str
-    content_type: str = "text/plain"
-    status: int = 200
-
-
-@dataclass(frozen=True)
 class DeliveryContext:
     """What triage knows about a delivery besides its body."""
 
@@ -258,18 +189,6 @@ class WebhookPlatform(Protocol):
     def sign(self, raw_body: bytes, secrets: dict[str, Any]) -> dict[str, str]: ...
 
 
-def hmac_sha256(key: str, message: bytes) -> bytes:
-    return hmac.new(key.encode("utf-8"), message, hashlib.sha256).digest()
-
-
-def require_secret(secrets: dict[str, Any], platform: str, name: str) -> str:
-    value = secrets.get(name)
-    if not isinstance(value, str) or not value:
-        # A missing secret is our misconfiguration, not the caller's fault: 503 makes the platform retry.
-        raise SecretsUnavailable(f"the {platform} webhook secret '{name}' is not configured")
-    return value
-
-
 _Default = TypeVar("_Default", datetime, datetime | None)
 
 
@@ -290,14 +209,3 @@ def epoch_to_datetime(value: Any, default: _Default) -> datetime | _Default:
         return datetime.fromtimestamp(number, tz=UTC)
     except (TypeError, ValueError, OverflowError, OSError):
         return default  # a time out of any calendar (NaN, 1e300, a list) must not cost the post
-
-
-def header(headers: dict[str, str], name: str) -> str | None:
-    """Case-insensitive header lookup (API Gateway v2 lower-cases names; tests may not).
-
-    Repeated headers come comma-joined, as API Gateway joins them: a signature header sent twice is then
-    malformed and refused, whichever copy is genuine.
-    """
-    wanted = name.lower()
-    values = [value for key, value in headers.items() if key.lower() == wanted]
-    return ",".join(values) if values else None

@@ -1,13 +1,11 @@
 """Meta webhooks: Facebook Page feed, Messenger and Instagram, all on ``/webhooks/meta``.
 
-Handshake: ``hub.mode=subscribe`` + ``hub.verify_token`` → echo ``hub.challenge``.
-Signature: ``X-Hub-Signature-256: sha256=<hex HMAC-SHA256(app_secret, raw body)>``.
+Handshake and signature are in ``moderato.platforms.meta_webhook`` (the webhook function imports only that).
 One POST may batch up to 1000 updates across ``entry[]``; every one of them is parsed, each on its own.
 """
 
 from __future__ import annotations
 
-import hmac
 from datetime import datetime
 from typing import Any
 
@@ -15,68 +13,26 @@ from moderato.models import Author, Platform, Post, PostKind
 from moderato.platforms.base import (
     CHANGE_ERRORS,
     DeliveryContext,
-    HandshakeAnswer,
-    HandshakeMalformed,
-    HandshakeRejected,
     ParsedDelivery,
-    PayloadRejected,
-    SignatureInvalid,
-    SignatureMissing,
     epoch_to_datetime,
-    header,
-    hmac_sha256,
     items,
     link,
     mapping,
     one_of,
     optional_text,
     platform_id,
-    require_secret,
     text_of,
 )
+from moderato.platforms.meta_webhook import SIGNATURE_HEADER as SIGNATURE_HEADER
+from moderato.platforms.meta_webhook import MetaWebhook
 from moderato.reasons import MENTION_TEXT_NOT_IN_PAYLOAD
 
-SIGNATURE_HEADER = "X-Hub-Signature-256"
 _FEED_ITEMS_THAT_ARE_POSTS = frozenset({"comment", "post", "status", "photo", "video", "share", "mention"})
-_LOWER_HEX = frozenset("0123456789abcdef")
 _VERBS_TO_TRIAGE = frozenset({"add", "edited"})  # remove/hide/unhide are moderation events, not new posts
 
 
-class MetaPlatform:
-    name = "meta"
-    signature_header = SIGNATURE_HEADER
-
-    def handshake(self, query: dict[str, str], secrets: dict[str, Any]) -> HandshakeAnswer:
-        mode, token, challenge = (query.get(k) for k in ("hub.mode", "hub.verify_token", "hub.challenge"))
-        if not mode or token is None or challenge is None:
-            raise HandshakeMalformed("expected hub.mode, hub.verify_token and hub.challenge")
-        expected = require_secret(secrets, "meta", "verify_token")
-        if mode != "subscribe" or not hmac.compare_digest(token.encode(), expected.encode()):
-            raise HandshakeRejected("verify token does not match")
-        return HandshakeAnswer(body=challenge)
-
-    def verify(self, headers: dict[str, str], raw_body: bytes, secrets: dict[str, Any]) -> None:
-        value = header(headers, SIGNATURE_HEADER)
-        if not value:
-            raise SignatureMissing(f"missing {SIGNATURE_HEADER} header")
-        algorithm, _, digest = value.partition("=")
-        # Exactly what Meta sends (lower-case hex): anything else is refused before any comparison.
-        if algorithm != "sha256" or len(digest) != 64 or not all(c in _LOWER_HEX for c in digest):
-            raise SignatureMissing(f"malformed {SIGNATURE_HEADER} header: expected sha256=<64 lower-case hex digits>")
-        expected = hmac_sha256(require_secret(secrets, "meta", "app_secret"), raw_body).hex()
-        if not hmac.compare_digest(expected, digest):
-            raise SignatureInvalid("signature does not match the body")
-
-    def sign(self, raw_body: bytes, secrets: dict[str, Any]) -> dict[str, str]:
-        digest = hmac_sha256(require_secret(secrets, "meta", "app_secret"), raw_body).hex()
-        return {SIGNATURE_HEADER: f"sha256={digest}"}
-
-    def check_shape(self, payload: Any) -> None:
-        if not isinstance(payload, dict) or payload.get("object") not in ("page", "instagram"):
-            raise PayloadRejected("expected a Meta webhook object of type 'page' or 'instagram'")
-        entries = payload.get("entry")
-        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-            raise PayloadRejected("expected 'entry' to be a list of objects")
+class MetaPlatform(MetaWebhook):
+    """Meta's gate (handshake, signature, shape) and the parsing of its deliveries into posts."""
 
     def parse(self, payload: Any, context: DeliveryContext) -> ParsedDelivery:
         """Every update of every entry, each on its own: a bad one is set aside, the others become posts."""

@@ -1,7 +1,6 @@
 """X (Twitter) webhooks on ``/webhooks/x``: the Account Activity API (AAA) and the X Activity API (XAA).
 
-CRC: ``GET ?crc_token=T`` → ``{"response_token": "sha256=" + base64(HMAC-SHA256(consumer_secret, T))}``.
-Signature: ``x-twitter-webhooks-signature: sha256=<base64 HMAC-SHA256(consumer_secret, raw body)>``.
+CRC and signature are in ``moderato.platforms.x_webhook`` (the webhook function imports only that).
 Both APIs deliver through the V2 Webhooks API, with the same CRC and the same signature. AAA ends on
 1 January 2027 (docs.x.com/x-api/account-activity/migrate/aaa-to-xaa-migration); until every account is
 moved, both payloads arrive on the same URL, and each delivery is read by its own shape: an XAA event is
@@ -10,117 +9,21 @@ moved, both payloads arrive on the same URL, and each delivery is read by its ow
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hmac
-import json
-import re
 from typing import Any
 
-from moderato.platforms.base import (
-    CHANGE_ERRORS,
-    MAX_ID_CHARS,
-    DeliveryContext,
-    HandshakeAnswer,
-    HandshakeMalformed,
-    ParsedDelivery,
-    PayloadRejected,
-    PlatformEvent,
-    SignatureInvalid,
-    SignatureMissing,
-    header,
-    hmac_sha256,
-    items,
-    require_secret,
-)
-from moderato.platforms.x_activity import is_activity_event, parse_activity
+from moderato.platforms.base import CHANGE_ERRORS, DeliveryContext, ParsedDelivery, PlatformEvent, items
+from moderato.platforms.x_activity import parse_activity
 from moderato.platforms.x_objects import direct_message, tweet_post
+from moderato.platforms.x_webhook import CRC_TOKEN_SHAPE as CRC_TOKEN_SHAPE
+from moderato.platforms.x_webhook import KNOWN_EVENT_ARRAYS, XWebhook, is_activity_event
+from moderato.platforms.x_webhook import SIGNATURE_HEADER as SIGNATURE_HEADER
+from moderato.platforms.x_webhook import crc_response_token as crc_response_token
 
-SIGNATURE_HEADER = "x-twitter-webhooks-signature"
-KNOWN_EVENT_ARRAYS = (
-    "tweet_create_events",
-    "direct_message_events",
-    "favorite_events",
-    "follow_events",
-    "block_events",
-    "mute_events",
-    "tweet_delete_events",
-    "direct_message_indicate_typing_events",
-    "direct_message_mark_read_events",
-    "user_event",
-)
 _POST_ARRAYS = ("tweet_create_events", "direct_message_events")
-# Sent without for_user_id: an app revoke concerns the app, not one subscribed account.
-_ACCOUNTLESS_EVENTS = ("user_event",)
-# The CRC answer is HMAC(consumer_secret, crc_token): exactly the POST signature of a body equal to the
-# token. Answering any token would sign any body an attacker chooses (a forged delivery). X sends short
-# URL-safe strings (base64 of a random id, about 48 characters). The shape alone is not enough: `null`,
-# `true`, `123`, `-1` or `1e5` are token-shaped and also valid JSON, and the webhook keeps every signed JSON
-# body (an unknown shape is set aside, not refused), so signing one would forge an accepted delivery. A
-# token is therefore refused if it parses as JSON at all; what remains can never be a body we accept.
-CRC_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_=+/-]{1,128}")
 
 
-def _parses_as_json(token: str) -> bool:
-    try:
-        json.loads(token)
-    except ValueError:  # JSONDecodeError, and integers over Python's digit limit
-        return False
-    return True
-
-
-def crc_response_token(consumer_secret: str, crc_token: str) -> str:
-    return "sha256=" + base64.b64encode(hmac_sha256(consumer_secret, crc_token.encode("utf-8"))).decode()
-
-
-class XPlatform:
-    name = "x"
-    signature_header = SIGNATURE_HEADER
-
-    def handshake(self, query: dict[str, str], secrets: dict[str, Any]) -> HandshakeAnswer:
-        token = query.get("crc_token")
-        if not token:
-            raise HandshakeMalformed("expected a crc_token query parameter")
-        if not CRC_TOKEN_SHAPE.fullmatch(token):
-            raise HandshakeMalformed("crc_token must be 1 to 128 URL-safe characters (letters, digits, - _ = + /)")
-        if _parses_as_json(token):
-            raise HandshakeMalformed("crc_token must be 1 to 128 URL-safe characters that are not a JSON value "
-                                     "(a number, true, false or null)")
-        secret = require_secret(secrets, "x", "consumer_secret")
-        body = json.dumps({"response_token": crc_response_token(secret, token)})
-        return HandshakeAnswer(body=body, content_type="application/json")
-
-    def verify(self, headers: dict[str, str], raw_body: bytes, secrets: dict[str, Any]) -> None:
-        value = header(headers, SIGNATURE_HEADER)
-        if not value:
-            raise SignatureMissing(f"missing {SIGNATURE_HEADER} header")
-        algorithm, _, encoded = value.partition("=")
-        try:
-            digest = base64.b64decode(encoded, validate=True)
-        except (binascii.Error, ValueError):
-            digest = b""
-        if algorithm != "sha256" or len(digest) != 32:
-            raise SignatureMissing(f"malformed {SIGNATURE_HEADER} header: expected sha256=<base64 digest>")
-        expected = hmac_sha256(require_secret(secrets, "x", "consumer_secret"), raw_body)
-        if not hmac.compare_digest(expected, digest):
-            raise SignatureInvalid("signature does not match the body")
-
-    def sign(self, raw_body: bytes, secrets: dict[str, Any]) -> dict[str, str]:
-        digest = hmac_sha256(require_secret(secrets, "x", "consumer_secret"), raw_body)
-        return {SIGNATURE_HEADER: "sha256=" + base64.b64encode(digest).decode()}
-
-    def check_shape(self, payload: Any) -> None:
-        if is_activity_event(payload):
-            return
-        if not isinstance(payload, dict) or not any(key in payload for key in KNOWN_EVENT_ARRAYS):
-            raise PayloadRejected("neither an X Activity event (data.event_type) nor a known Account Activity "
-                                  "event array")
-        account = payload.get("for_user_id")
-        if account is None and any(key in payload for key in _ACCOUNTLESS_EVENTS):
-            return
-        if isinstance(account, bool) or not isinstance(account, str | int) or account == "" \
-                or len(str(account)) > MAX_ID_CHARS:
-            raise PayloadRejected("expected an Account Activity event with 'for_user_id' (the account's id)")
+class XPlatform(XWebhook):
+    """X's gate (CRC, signature, shape) and the parsing of both APIs' deliveries into posts."""
 
     def parse(self, payload: Any, context: DeliveryContext) -> ParsedDelivery:
         """Every tweet and direct message on its own: a bad one is set aside, the others become posts.

@@ -32,6 +32,7 @@ from moderato.platforms.base import (
     platform_id,
 )
 from moderato.platforms.x_objects import author_of, direct_message, full_text, permalink
+from moderato.platforms.x_webhook import is_activity_event as is_activity_event
 
 MENTION = "post.mention.create"
 REPLY = "post.reply.create"
@@ -55,11 +56,6 @@ def subscription_requests(user_id: str, webhook_id: str) -> list[dict[str, Any]]
     """
     return [{"event_type": event_type, "filter": {"user_id": user_id}, "tag": SUBSCRIPTION_TAG,
              "webhook_id": webhook_id} for event_type in SUBSCRIBED_EVENT_TYPES]
-
-
-def is_activity_event(payload: Any) -> bool:
-    data = payload.get("data") if isinstance(payload, dict) else None
-    return isinstance(data, dict) and isinstance(data.get("event_type"), str) and "for_user_id" not in payload
 
 
 def parse_activity(payload: dict[str, Any], context: DeliveryContext) -> ParsedDelivery:
