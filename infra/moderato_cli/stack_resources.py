@@ -18,9 +18,13 @@ from botocore.config import Config
 from moderato_cli.commands.export_feedback import DEFAULT_LOCAL_API, LOCAL_CREDENTIALS, local_aws_endpoint
 from moderato_cli.paths import TEMPLATE
 from moderato_local.provision import physical_name
+from moderato_local.resolver import Resolver
 from moderato_local.template import Template
 
 _CONFIG = Config(connect_timeout=3, read_timeout=30, retries={"max_attempts": 3, "mode": "standard"})
+# FilterLogEvents allows a few calls a second per account: reconcile pages through days of access log,
+# so a throttled page waits and retries rather than failing the whole run.
+_SERVICE_CONFIG = {"logs": Config(connect_timeout=3, read_timeout=60, retries={"max_attempts": 10, "mode": "adaptive"})}
 
 
 def add_target_arguments(parser: argparse.ArgumentParser) -> None:
@@ -88,13 +92,18 @@ class StackResources:
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
-            self._clients[service] = boto3.client(service, config=_CONFIG, **self.options)
+            self._clients[service] = boto3.client(service, config=_SERVICE_CONFIG.get(service, _CONFIG),
+                                                  **self.options)
         return self._clients[service]
 
     def physical_id(self, logical_id: str) -> str:
-        """A table's name or a queue's URL (what CloudFormation's Ref gives)."""
+        """A table's name, a queue's URL or a log group's name (what CloudFormation's Ref gives)."""
         if self.local:
             name = physical_name(logical_id)
+            if self.template.resources[logical_id]["Type"] == "AWS::Logs::LogGroup":
+                # The template names its log groups (!Sub with the stack name), as the provisioner does.
+                explicit = self.template.properties(logical_id).get("LogGroupName")
+                return physical_name(logical_id, Resolver(self.template).resolve(explicit) if explicit else None)
             if self.template.resources[logical_id]["Type"] == "AWS::SQS::Queue":
                 return str(self.client("sqs").get_queue_url(QueueName=name)["QueueUrl"])
             return name

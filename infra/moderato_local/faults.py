@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import random
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -71,6 +72,8 @@ class FaultInjector:
         self._in_handler = threading.local()
         self._crashes_left = plan.crash_batches
         self._installed: Any = None
+        self._off = False  # once the switch file is there, faults stay off
+        self._off_checked_at = float("-inf")
 
     # --- botocore hooks ---------------------------------------------------------------------------
 
@@ -117,7 +120,14 @@ class FaultInjector:
         return kind
 
     def switched_off(self) -> bool:
-        return self.plan.off_file is not None and os.path.exists(self.plan.off_file)
+        # A stat per AWS call showed in profiles: look at most every half second (the switch is
+        # followed by a wait of many seconds before anything depends on it).
+        if self.plan.off_file is None or self._off:
+            return self._off
+        now = time.monotonic()
+        if now >= self._off_checked_at + 0.5:
+            self._off, self._off_checked_at = os.path.exists(self.plan.off_file), now
+        return self._off
 
     def _pending(self, kind: str) -> bool:
         if getattr(self._in_handler, "pending", None) != kind:

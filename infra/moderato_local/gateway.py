@@ -1,16 +1,24 @@
 """The local API Gateway (HTTP API): HTTP requests in, payload 2.0 events to the real handlers.
 
 Error answers copy API Gateway's own bodies ({"message": "Not Found"}, "Unauthorized", ...), so
-clients and tests see locally what they will see in AWS.
+clients and tests see locally what they will see in AWS. Each request also writes one access-log line,
+in the API's AccessLogSettings.Format, to its CloudWatch Logs group (``AccessLog``): ``moderato
+reconcile`` reads acceptance from those lines, so the local stack must write them as API Gateway does.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import re
 import threading
+import time
 import traceback
+import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -72,6 +80,158 @@ def _json(status: int, payload: dict[str, Any], headers: list[tuple[str, str]] |
     return HttpResponse(status, [("content-type", "application/json"), *(headers or [])], body)
 
 
+# --- access log ------------------------------------------------------------------------------------
+
+_CONTEXT_VARIABLE = re.compile(r"\$context\.([A-Za-z][A-Za-z0-9_.]*[A-Za-z0-9_])")
+# PutLogEvents' limits: 10,000 events and 1,048,576 bytes a call, counting 26 bytes per event.
+_PUT_MAX_EVENTS = 10_000
+_PUT_MAX_BYTES = 1_048_576 - 64 * 1024
+_EVENT_OVERHEAD = 26
+# Lines kept for a later flush while PutLogEvents fails (moto restarting): bounded, so a stack whose
+# AWS is gone does not grow without end.
+_MAX_PENDING = 200_000
+
+
+@dataclass
+class AccessRecord:
+    """What API Gateway knows of one request when it writes the access-log line."""
+
+    request: HttpRequest
+    started: float  # epoch seconds
+    request_id: str = ""
+    route_key: str = "-"
+    api_id: str | None = None  # the logical id of the HttpApi whose route took it; None: no route matched
+    status: int = 0
+    response_length: int = 0
+    latency_ms: int = 0
+    integration_latency_ms: int | None = None
+    integration_status: int | None = None
+    integration_error: str | None = None
+    error_message: str | None = None
+
+    def variables(self) -> dict[str, str]:
+        """``$context.*`` values by name; absent ones render as "-", as API Gateway renders them."""
+        user_agent = next((value for name, value in self.request.headers if name.lower() == "user-agent"), None)
+        values: dict[str, Any] = {
+            "requestId": self.request_id, "extendedRequestId": self.request_id,
+            "requestTime": datetime.fromtimestamp(self.started, UTC).strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "requestTimeEpoch": int(self.started * 1000),
+            "identity.sourceIp": self.request.source_ip, "identity.userAgent": user_agent,
+            "httpMethod": self.request.method, "routeKey": self.route_key, "path": self.request.raw_path,
+            "protocol": self.request.protocol, "stage": "$default",
+            "status": self.status, "responseLength": self.response_length, "responseLatency": self.latency_ms,
+            "integrationLatency": self.integration_latency_ms, "integration.latency": self.integration_latency_ms,
+            "integrationStatus": self.integration_status, "integration.status": self.integration_status,
+            "integrationErrorMessage": self.integration_error, "integration.error": self.integration_error,
+            "error.message": self.error_message,
+        }
+        return {name: "-" if value is None or value == "" else str(value) for name, value in values.items()}
+
+
+class AccessLog:
+    """One HTTP API's access log: a line per request in its template Format, sent in batches.
+
+    ``write`` only renders the line and appends it under a lock (a few microseconds on the request's
+    thread); a background thread sends what accumulated every ``flush_seconds`` with PutLogEvents,
+    and ``close`` sends the rest, so the log costs the gateway no AWS call per request.
+    """
+
+    def __init__(self, log_format: str, group: str, stream: str, logs: Any, flush_seconds: float = 0.5) -> None:
+        self.group = group
+        self.stream = stream
+        self._logs = logs
+        self._flush_seconds = flush_seconds
+        # The format split once: literal text, then the variable to put after it, then literal text...
+        self._parts = _CONTEXT_VARIABLE.split(log_format)
+        self._pending: list[tuple[int, str]] = []  # (timestamp in ms, line)
+        self._lock = threading.Lock()
+        self._send_lock = threading.Lock()  # one PutLogEvents at a time: the flusher's or close()'s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.sent = 0
+        self.dropped = 0
+
+    def render(self, record: AccessRecord) -> str:
+        values = record.variables()
+        out = []
+        for index, part in enumerate(self._parts):
+            if index % 2:
+                # JSON-escaped: a quote in a user agent must not break the line's JSON
+                out.append(json.dumps(values.get(part, "-"))[1:-1])
+            else:
+                out.append(part)
+        return "".join(out)
+
+    def write(self, record: AccessRecord) -> None:
+        line = self.render(record)
+        with self._lock:
+            self._pending.append((int(record.started * 1000), line))
+
+    def start(self) -> AccessLog:
+        """Create the stream (and the group, when the provisioner did not), then flush in the background."""
+        exists = self._logs.exceptions.ResourceAlreadyExistsException
+        try:
+            with contextlib.suppress(exists):
+                self._logs.create_log_stream(logGroupName=self.group, logStreamName=self.stream)
+        except self._logs.exceptions.ResourceNotFoundException:
+            with contextlib.suppress(exists):
+                self._logs.create_log_group(logGroupName=self.group)
+            self._logs.create_log_stream(logGroupName=self.group, logStreamName=self.stream)
+        self._thread = threading.Thread(target=self._run, name="moderato-access-log", daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._flush_seconds):
+            self.flush()
+
+    def flush(self) -> int:
+        """Send every line written so far; on failure keep them for the next flush. Returns lines sent."""
+        with self._send_lock:
+            with self._lock:
+                batch, self._pending = self._pending, []
+            if not batch:
+                return 0
+            batch.sort(key=lambda event: event[0])  # PutLogEvents wants each call in time order
+            sent = 0
+            try:
+                for chunk in _chunks(batch):
+                    self._logs.put_log_events(logGroupName=self.group, logStreamName=self.stream,
+                                              logEvents=[{"timestamp": ts, "message": line} for ts, line in chunk])
+                    sent += len(chunk)
+            except (ClientError, BotoCoreError) as error:  # a log write must never take the gateway down
+                rest = batch[sent:]
+                log.warning("access log: PutLogEvents to %s failed (%s); %d line(s) kept for the next flush",
+                            self.group, type(error).__name__, len(rest))
+                with self._lock:
+                    self._pending[:0] = rest
+                    if len(self._pending) > _MAX_PENDING:
+                        self.dropped += len(self._pending) - _MAX_PENDING
+                        del self._pending[:len(self._pending) - _MAX_PENDING]
+            self.sent += sent
+            return sent
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5.0)
+            self._thread = None
+        self.flush()
+
+
+def _chunks(events: list[tuple[int, str]]) -> list[list[tuple[int, str]]]:
+    chunks: list[list[tuple[int, str]]] = [[]]
+    size = 0
+    for event in events:
+        cost = len(event[1].encode()) + _EVENT_OVERHEAD
+        if chunks[-1] and (len(chunks[-1]) >= _PUT_MAX_EVENTS or size + cost > _PUT_MAX_BYTES):
+            chunks.append([])
+            size = 0
+        chunks[-1].append(event)
+        size += cost
+    return chunks
+
+
 class Gateway:
     """Routes and invokes; the HTTP server part is ``GatewayServer`` below."""
 
@@ -82,15 +242,43 @@ class Gateway:
         jwt_settings: JwtSettings | None,
         api_ids: dict[str, str],
         health: Callable[[], tuple[bool, dict[str, Any]]],
+        access_logs: dict[str, AccessLog] | None = None,
     ) -> None:
         self.routes = routes
         self.functions = functions
         self.jwt_settings = jwt_settings
         self.api_ids = api_ids  # logical id of the HttpApi -> its local api id
         self.health = health
+        self.access_logs = access_logs or {}  # logical id of the HttpApi -> its access log
 
     def handle(self, request: HttpRequest, domain_name: str) -> HttpResponse:
+        record = AccessRecord(request, time.time())
+        response = self._handle(request, domain_name, record)
+        if self.access_logs:
+            self._log_access(record, response)
+        return response
+
+    def _log_access(self, record: AccessRecord, response: HttpResponse) -> None:
+        access_log = self.access_logs.get(record.api_id) if record.api_id else None
+        if access_log is None and record.api_id is None and len(self.access_logs) == 1:
+            # Every API shares this one local port: a request no route took is the only API's.
+            [access_log] = self.access_logs.values()
+        if access_log is None:
+            return
+        record.request_id = record.request_id or str(uuid.uuid4())
+        record.status = response.status
+        record.response_length = len(response.body)
+        record.latency_ms = int((time.time() - record.started) * 1000)
+        if response.status >= 400 and record.integration_status is None:
+            with contextlib.suppress(ValueError, AttributeError):
+                record.error_message = json.loads(response.body).get("message")
+        access_log.write(record)
+
+    def _handle(self, request: HttpRequest, domain_name: str, record: AccessRecord) -> HttpResponse:
         if request.method == "GET" and request.raw_path.rstrip("/") == HEALTH_PATH:
+            selected = select_route(self.routes, request.method, request.raw_path)
+            if selected is not None:
+                record.route_key, record.api_id = selected[0].route_key, selected[0].api_id
             ready, details = self.health()
             down = [name for name, state in (details.get("dependencies") or {}).items() if state != "ok"]
             if ready and not down:
@@ -105,6 +293,7 @@ class Gateway:
         if selected is None:
             return _json(404, {"message": "Not Found"})
         route, path_parameters = selected
+        record.route_key, record.api_id = route.route_key, route.api_id
         authorizer: dict[str, Any] | None = None
         if route.auth is not None:
             outcome = self._authorize(route, request)
@@ -115,12 +304,19 @@ class Gateway:
             request, route.route_key, path_parameters, self.api_ids.get(route.api_id, route.api_id),
             domain_name, authorizer,
         )
+        # The handler sees this id as requestContext.requestId: the access log must name the same one.
+        record.request_id = event["requestContext"]["requestId"]
+        invoked = time.time()
         try:
             result = self.functions[route.function_id].invoke(event)
+            record.integration_status = 200
             return http_api_response(result)
-        except Exception:
+        except Exception as error:
             log.error("%s failed on %s:\n%s", route.function_id, route.route_key, traceback.format_exc())
+            record.integration_status, record.integration_error = 200, type(error).__name__
             return _json(500, {"message": "Internal Server Error"})
+        finally:
+            record.integration_latency_ms = int((time.time() - invoked) * 1000)
 
     def _authorize(self, route: Route, request: HttpRequest) -> dict[str, Any] | HttpResponse:
         assert route.auth is not None

@@ -1,25 +1,50 @@
 """Keep moto's own cost out of the local stack's hot path.
 
-Measured (moto 5.2.5): ``TransactWriteItems`` deep-copies the whole table *once per item of the
-transaction* before applying it, to roll back on a refused condition. A triage batch writes its
-cases and their first events in one transaction of up to 20 items, so with 2,000 cases in CasesTable
-every batch copied ~4,000 items twenty times: the stack slowed down as the table filled (the cost of
-a transaction grows with the table, not with the transaction). DynamoDB itself has no such cost.
+Each patch keeps moto's behaviour (the same answers, the same errors) and only removes a cost that
+grows with what moto holds rather than with what a call asks for; AWS has none of them. Measured on
+moto 5.2.5 under ``moderato load`` (py-spy on the stack's process), in the order they mattered:
 
-``install`` keeps moto's behaviour (all or nothing, the same errors) but saves only the items the
-transaction names and puts them back if it is refused, so a transaction costs what it writes, whatever
-the table holds. Transactions run one at a time under a lock (the local stack runs several handler
-environments at once). tests/unit/local/test_moto_speed.py checks the all-or-nothing part.
+* DynamoDB ``Query`` on a table's key sorted *every item of the table* before keeping the partition
+  asked for (``Table.all_items``): a band query cost more with every case written (29 % of the
+  stack's CPU at 500 deliveries, batches of triage from 0.2 s to 14 s). Now it reads the partition.
+* ``TransactWriteItems`` deep-copied the whole table once per item of the transaction to roll back a
+  refused one. Now only the items the transaction names are saved and put back.
+* SQS: ``ReceiveMessage`` listed every visible message of the queue before taking ten, and checked
+  each taken message's retention by computing all the queue's attributes (three scans of the queue
+  per message); every ``SendMessage`` computed them too, to read one flag; ``DeleteMessage`` scanned
+  the queue twice per receipt handle; ``GetQueueAttributes`` computed all attributes up to three
+  times per name asked. With a backlog of thousands that is most of a poller's time. Now a receive
+  stops at the messages it takes, a send counts nothing, a delete looks among the received messages
+  first, and attributes are computed once per call, reading the clock once.
+* Every request to the moto server listed moto's package directory (``list_of_moto_modules``: ~150
+  ``stat`` calls) under the server's global lock. The list is read once.
+
+moto also never deletes expired TTL items: ``TtlSweeper`` does, as DynamoDB's TTL would, so a local
+stack that runs for days keeps its tables (and so its scans) the size of the retention windows.
+
+tests/unit/local/test_moto_speed.py pins the behaviour each patch must keep.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
+import inspect
+import logging
 import threading
+import time
+from collections.abc import Iterator
 from typing import Any
 
-_LOCK = threading.RLock()
+log = logging.getLogger("moderato_local")
+
+_LOCK = threading.RLock()  # transactions, and the TTL sweeper's deletes, one at a time
 _installed = False
+_sending = threading.local()  # inside SQS send_message (queue counts are not read there)
+_query_partition = threading.local()  # the partition a base-table Query reads (moto's server: a thread per request)
+
+
+# --- DynamoDB: transactions ----------------------------------------------------------------------
 
 
 class _NoTableCopy:
@@ -67,10 +92,7 @@ def _restore(touched: list[tuple[Any, Any, Any, Any]]) -> None:
                 table.items.pop(hash_key, None)
 
 
-def install() -> None:
-    global _installed
-    if _installed:
-        return
+def _install_transactions() -> None:
     from moto.dynamodb import models
 
     original = models.DynamoDBBackend.transact_write_items
@@ -89,4 +111,231 @@ def install() -> None:
                 models.copy = saved
 
     models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+# --- DynamoDB: Query on the table's key ----------------------------------------------------------
+
+
+def _install_partition_query() -> None:
+    """moto's Table.query on the table's own key takes ``all_items()`` (the whole table, sorted) and
+    keeps the items of one partition. While such a query runs, ``all_items`` of that table answers
+    with the partition alone, already in range-key order (moto sorts again: a pass over sorted data).
+    Index queries and scans still see the whole table, as they must."""
+    from moto.dynamodb.models.table import Table
+
+    original_query = Table.query
+    original_all_items = Table.all_items
+    # moto's backend passes index_name positionally (the 8th parameter after self): read it by name.
+    signature = inspect.signature(original_query)
+
+    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = signature.bind(self, hash_key, *args, **kwargs).arguments.get("index_name")
+        if index_name or hash_key is None:
+            return original_query(self, hash_key, *args, **kwargs)
+        _query_partition.value = (self, hash_key)
+        try:
+            return original_query(self, hash_key, *args, **kwargs)
+        finally:
+            _query_partition.value = None
+
+    def all_items(self: Any) -> list[Any]:
+        asked = getattr(_query_partition, "value", None)
+        if asked is None or asked[0] is not self:
+            return original_all_items(self)
+        _query_partition.value = None  # once: anything else this query does sees the whole table
+        partition = self.items.get(asked[1])
+        if partition is None:
+            return []
+        if not self.range_key_attr:
+            return [partition]
+        return sorted(list(partition.values()), key=lambda item: item.range_key.cast_value)
+
+    Table.query = query  # type: ignore[method-assign]
+    Table.all_items = all_items  # type: ignore[method-assign]
+
+
+# --- SQS -----------------------------------------------------------------------------------------
+
+
+class _VisibleMessages:
+    """moto's ``Queue.messages`` without building the list: receive_message stops iterating at the
+    messages it takes, so a backlog of thousands costs a receive what it skips at the front (the
+    received-but-not-deleted messages), not the whole queue. ``len`` and truth still count them all."""
+
+    def __init__(self, messages: list[Any]) -> None:
+        self._messages = list(messages)  # a snapshot, as moto's list was: sends and deletes go on meanwhile
+
+    def __iter__(self) -> Iterator[Any]:
+        return (message for message in self._messages if message.visible and not message.delayed)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __bool__(self) -> bool:
+        return next(iter(self), None) is not None
+
+
+def _install_sqs() -> None:
+    from moto.sqs import models
+    from moto.sqs.exceptions import ReceiptHandleIsInvalid
+
+    models.Queue.messages = property(lambda self: _VisibleMessages(self._messages))  # type: ignore[assignment]
+
+    def is_message_valid_based_on_retention_period(self: Any, queue_name: str, message: Any) -> bool:
+        retention = int(self.get_queue(queue_name).message_retention_period)  # the attribute moto reads
+        return retention + message.sent_timestamp / 1000 > models.unix_time()
+
+    models.SQSBackend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period  # type: ignore[method-assign]
+
+    original_delete = models.Queue.delete_message
+
+    def delete_message(self: Any, receipt_handle: str) -> None:
+        # A handle being deleted is almost always the latest of a received message, and every received
+        # message not yet deleted is in pending_messages: look there before scanning the queue.
+        if receipt_handle in self.deleted_messages:
+            return
+        found = next((m for m in list(self.pending_messages) if m.had_receipt_handle(receipt_handle)), None)
+        if found is None:
+            original_delete(self, receipt_handle)  # moto's way: scans the queue, or refuses the handle
+            return
+        try:
+            self._messages.remove(found)  # by identity: Message has no __eq__
+        except ValueError:
+            raise ReceiptHandleIsInvalid() from None  # gone to the DLQ: moto refuses its handles too
+        self.pending_messages.discard(found)
+        self.deleted_messages.update(found.all_receipt_handles)
+
+    models.Queue.delete_message = delete_message  # type: ignore[method-assign]
+
+    original_attributes = models.SQSBackend.get_queue_attributes
+
+    def get_queue_attributes(self: Any, queue_name: str, attribute_names: list[str]) -> dict[str, Any]:
+        if not attribute_names or "All" in attribute_names:
+            return original_attributes(self, queue_name, attribute_names)  # validates, computes once
+        queue = self.get_queue(queue_name)  # an unknown queue raises, as in moto
+        valid = ["All", *queue.BASE_ATTRIBUTES, *queue.FIFO_ATTRIBUTES, *queue.KMS_ATTRIBUTES]
+        invalid = next((name for name in attribute_names if name not in valid), None)
+        if invalid or invalid == "":
+            raise models.InvalidAttributeName(invalid)
+        attributes = queue.attributes  # once, not up to three times per name
+        return {name: attributes[name] for name in attribute_names if attributes.get(name) is not None}
+
+    models.SQSBackend.get_queue_attributes = get_queue_attributes  # type: ignore[method-assign]
+
+    # The three counts read the clock once per call, not twice per message (moto's visible/delayed).
+    def count(test: Any) -> Any:
+        def counted(self: Any) -> int:
+            if getattr(_sending, "active", False):
+                return 0  # send_message reads one flag of queue.attributes: its counts are never seen
+            now = models.unix_time_millis()
+            return sum(1 for message in list(self._messages) if test(message, now))
+        return property(counted)
+
+    models.Queue.approximate_number_of_messages = count(  # type: ignore[assignment]
+        lambda m, now: now > m.visible_at and not now < m.delayed_until)
+    models.Queue.approximate_number_of_messages_not_visible = count(  # type: ignore[assignment]
+        lambda m, now: not now > m.visible_at)
+    models.Queue.approximate_number_of_messages_delayed = count(  # type: ignore[assignment]
+        lambda m, now: now < m.delayed_until)
+
+    original_send = models.SQSBackend.send_message
+
+    def send_message(self: Any, *args: Any, **kwargs: Any) -> Any:
+        # moto computes every queue attribute to read ContentBasedDeduplication: three passes over the
+        # queue per message sent, whose results it throws away.
+        _sending.active = True
+        try:
+            return original_send(self, *args, **kwargs)
+        finally:
+            _sending.active = False
+
+    models.SQSBackend.send_message = send_message  # type: ignore[method-assign]
+
+
+# --- the server ----------------------------------------------------------------------------------
+
+
+def _install_module_list() -> None:
+    from moto import backends
+
+    listed = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = functools.cache(lambda: listed)  # type: ignore[assignment]
+
+
+def install() -> None:
+    global _installed
+    if _installed:
+        return
+    _install_transactions()
+    _install_partition_query()
+    _install_sqs()
+    _install_module_list()
     _installed = True
+
+
+# --- TTL -----------------------------------------------------------------------------------------
+
+
+def sweep_expired(now: float | None = None) -> int:
+    """Delete every item whose TTL attribute is a number of seconds at or before ``now``, in every
+    table with TTL enabled (what DynamoDB does within a few days of expiry; moto never does). Returns
+    how many items went."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    now = time.time() if now is None else now
+    deleted = 0
+    for account in list(dynamodb_backends.values()):
+        for backend in list(account.values()):
+            for table in list(backend.tables.values()):
+                ttl = getattr(table, "ttl", {}) or {}
+                if ttl.get("TimeToLiveStatus") != "ENABLED" or not ttl.get("AttributeName"):
+                    continue
+                deleted += _sweep_table(table, ttl["AttributeName"], now)
+    return deleted
+
+
+def _sweep_table(table: Any, attribute: str, now: float) -> int:
+    expired = []
+    for hash_key, stored in list(table.items.items()):
+        items = list(stored.values()) if table.range_key_attr else [stored]
+        for item in items:
+            value = item.attrs.get(attribute)
+            if value is None or value.type != "N":
+                continue  # DynamoDB ignores a TTL attribute that is not a number
+            try:
+                expires = float(value.value)
+            except ValueError:
+                continue
+            if expires <= now:
+                expired.append((hash_key, item.range_key))
+    with _LOCK:  # never in the middle of a transaction's save-and-restore
+        for hash_key, range_key in expired:
+            table.delete_item(hash_key, range_key)  # moto's own delete: streams see a REMOVE
+            if range_key is not None and not table.items.get(hash_key):
+                table.items.pop(hash_key, None)
+    return len(expired)
+
+
+class TtlSweeper:
+    """Runs ``sweep_expired`` every ``interval`` seconds in a daemon thread, until stopped."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.deleted = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="moderato-ttl-sweeper", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(5)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.deleted += sweep_expired()
+            except Exception:  # a sweep racing a request may trip on moto's unlocked dicts: try next time
+                log.warning("TTL sweep failed; trying again in %.0f s", self.interval, exc_info=True)

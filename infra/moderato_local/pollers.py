@@ -12,9 +12,10 @@ SNS and schedules invoke asynchronously: a failed invocation is tried again up t
 ``EventInvokeConfig.MaximumRetryAttempts`` (Lambda's default 2), then, when the template names an
 on-failure destination queue, its record (the event and the error, as Lambda writes it) goes there.
 
-An SQS event source polls with as many threads as its function has environments (the template's
-``ScalingConfig.MaximumConcurrency``, see runtime.py), so that many batches are in flight at once, as
-Lambda's pollers do; SNS and schedules keep one thread.
+An SQS event source gathers a batch for up to its ``MaximumBatchingWindowInSeconds`` (as Lambda does:
+the batch goes when full or when the window ends) and polls with as many threads as its function has
+environments (the template's ``ScalingConfig.MaximumConcurrency``, see runtime.py), so that many
+batches are in flight at once, as Lambda's pollers do; SNS and schedules keep one thread.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from moderato_local.runtime import FunctionRuntime
 
 log = logging.getLogger("moderato_local")
 
+BATCH_FILL_PAUSE = 0.1  # seconds between receives while a batching window fills a batch
 ASYNC_ATTEMPTS = 3  # Lambda's asynchronous invocations: the first try plus two retries, unless configured
 
 
@@ -106,8 +108,13 @@ class SqsPoller(Poller):
         report_failures: bool,
         retry_delay: int,
         threads: int | None = None,
+        batching_window: float = 0.0,
     ) -> None:
         super().__init__(name, function, function.concurrency if threads is None else threads)
+        # MaximumBatchingWindowInSeconds: gather up to batch_size messages for this long before invoking.
+        # Without it, five pollers each took the one or two messages just sent: 1.5 records a batch, and
+        # each batch pays the handler's per-batch reads.
+        self.batching_window = max(0.0, float(batching_window))
         self.sqs = sqs
         self.queue_url = queue_url
         self.queue_arn = queue_arn
@@ -130,10 +137,23 @@ class SqsPoller(Poller):
                 self.retry_later(message)
 
     def receive(self) -> list[dict[str, Any]]:
+        messages = self._receive(self.batch_size, wait=1)  # short long-poll: fast to stop, cheap when idle
+        if not messages or len(messages) >= self.batch_size or self.batching_window <= 0:
+            return messages
+        deadline = time.monotonic() + self.batching_window
+        while len(messages) < self.batch_size and not self._stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            self._stop.wait(min(BATCH_FILL_PAUSE, left))
+            messages += self._receive(self.batch_size - len(messages), wait=0)
+        return messages
+
+    def _receive(self, count: int, wait: int) -> list[dict[str, Any]]:
         response = self.sqs.receive_message(
             QueueUrl=self.queue_url,
-            MaxNumberOfMessages=self.batch_size,
-            WaitTimeSeconds=1,  # short long-poll: fast to stop, cheap when idle
+            MaxNumberOfMessages=count,
+            WaitTimeSeconds=wait,
             AttributeNames=["All"],
             MessageAttributeNames=["All"],
         )

@@ -1,8 +1,9 @@
 """Create the template's data resources in the embedded AWS (moto), in dependency order.
 
-Queues, tables, topics (with their subscriptions), buckets, secrets and SSM parameters are created
-from their template properties; every other type gets a readable placeholder for Ref/GetAtt and a
-debug line in the log (IAM, alarms, dashboards, Cognito...: nothing to emulate for the handlers).
+Queues, tables, topics (with their subscriptions), buckets, secrets, SSM parameters and log groups
+(the gateway writes the HTTP API's access log to its group) are created from their template
+properties; every other type gets a readable placeholder for Ref/GetAtt and a debug line in the log
+(IAM, alarms, dashboards, Cognito...: nothing to emulate for the handlers).
 """
 
 from __future__ import annotations
@@ -226,6 +227,27 @@ class Provisioner:
         )
         return ResourceInfo(ref=name, attributes={"Type": props.get("Type", "String"), "Value": props.get("Value")})
 
+    def log_group(self, logical_id: str, props: dict[str, Any]) -> ResourceInfo:
+        name = physical_name(logical_id, props.get("LogGroupName"))
+        logs = self.client("logs")
+        logs.create_log_group(logGroupName=name)
+        if props.get("RetentionInDays"):
+            logs.put_retention_policy(logGroupName=name, retentionInDays=int(props["RetentionInDays"]))
+        # CloudFormation's GetAtt Arn of a log group ends in ":*"
+        return ResourceInfo(ref=name, attributes={"Arn": log_group_arn(name)})
+
+
+def log_group_arn(name: str) -> str:
+    return f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:{name}:*"
+
+
+def log_group_name(arn: str) -> str:
+    """The group's name in its ARN (with or without the trailing ":*")."""
+    prefix, _, rest = str(arn).partition(":log-group:")
+    if not prefix.startswith("arn:") or not rest:
+        raise TemplateError(f"{arn!r} is not a log group ARN")
+    return rest.removesuffix(":*")
+
 
 _CREATORS: dict[str, Callable[[Provisioner, str, dict[str, Any]], ResourceInfo]] = {
     "AWS::SQS::Queue": Provisioner.queue,
@@ -236,4 +258,5 @@ _CREATORS: dict[str, Callable[[Provisioner, str, dict[str, Any]], ResourceInfo]]
     "AWS::S3::Bucket": Provisioner.bucket,
     "AWS::SecretsManager::Secret": Provisioner.secret,
     "AWS::SSM::Parameter": Provisioner.ssm_parameter,
+    "AWS::Logs::LogGroup": Provisioner.log_group,
 }

@@ -30,6 +30,7 @@ from moto.server import ThreadedMotoServer
 from moderato_local import moto_speed
 from moderato_local.faults import FaultInjector, FaultPlan
 from moderato_local.gateway import (
+    AccessLog,
     Gateway,
     GatewayServer,
     bind_gateway,
@@ -38,11 +39,12 @@ from moderato_local.gateway import (
     serve_in_thread,
 )
 from moderato_local.jwt_issuer import DEFAULT_SECRETS_PATH, JwtSettings
-from moderato_local.provision import LOCAL_ONLY_KEYS, Provisioner
+from moderato_local.provision import LOCAL_ONLY_KEYS, Provisioner, log_group_name
 from moderato_local.resolver import REGION, Resolver
 from moderato_local.routes import Route
 from moderato_local.runtime import Activity, FunctionRuntime, OutputRedirect
-from moderato_local.template import Template, TemplateError
+from moderato_local.template import HTTP_API_TYPE, IMPLICIT_HTTP_API, Template, TemplateError
+from moderato_local.transport import InProcessMoto
 from moderato_local.wiring import Wired, Wiring, wire
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -100,6 +102,8 @@ class LocalStack:
         self.log_file = self.log_dir / "lambda.log"
         self.retry_delay = int(_env_float("MODERATO_LOCAL_RETRY_DELAY", 1))
         self.schedule_seconds = _env_float("MODERATO_LOCAL_SCHEDULE_SECONDS", 60)
+        # moto keeps expired TTL items forever; DynamoDB deletes them (moto_speed.TtlSweeper)
+        self.ttl_sweep_seconds = _env_float("MODERATO_LOCAL_TTL_SWEEP_SECONDS", 60)
         self.gateway_url = ""
         self.aws_endpoint = ""
         self.resources: dict[str, Any] = {}  # logical id -> physical name / URL / ARN (what Ref gives)
@@ -113,7 +117,10 @@ class LocalStack:
         self._probes: dict[str, Callable[[], object]] | None = None  # /health's AWS checks, built once ready
         self._wiring = Wiring()
         self._moto: ThreadedMotoServer | None = None
+        self._sweeper: moto_speed.TtlSweeper | None = None
+        self._transport: InProcessMoto | None = None
         self._server: GatewayServer | None = None
+        self._access_logs: dict[str, AccessLog] = {}  # HttpApi logical id -> its access log
         self._redirect: OutputRedirect | None = None
         self._log_handler: logging.Handler | None = None
         self._saved_env: dict[str, str] | None = None
@@ -152,6 +159,7 @@ class LocalStack:
         self._saved_env, self._saved_path = dict(os.environ), list(sys.path)
         self._saved_modules = set(sys.modules)
         self._apply_aws_env()
+        self._send_in_process()
 
         template = Template.load(self.template_path)
         local_secrets = json.loads(self.secrets_path.read_text(encoding="utf-8"))
@@ -175,7 +183,9 @@ class LocalStack:
             poller.start()
         api_ids = {lid: info.ref for lid, info in resolver.resources.items()}
         jwt_settings = JwtSettings.load(self.secrets_path) if "local_jwt" in local_secrets else None
-        self._server.gateway = Gateway(self._wiring.routes, self.functions, jwt_settings, api_ids, self._health)
+        self._access_logs = self._open_access_logs(template, resolver)
+        self._server.gateway = Gateway(self._wiring.routes, self.functions, jwt_settings, api_ids, self._health,
+                                       self._access_logs)
         self.ready = True
 
     def stop(self) -> None:
@@ -190,8 +200,18 @@ class LocalStack:
             poller.join(3.0)
         if closing:
             closing.join()
+        # Before moto stops: the lines of the last requests are sent, as API Gateway would deliver them.
+        for access_log in self._access_logs.values():
+            access_log.close()
+        self._access_logs = {}
         if self.faults is not None:
             self.faults.uninstall()
+        if self._transport is not None:
+            self._transport.uninstall()
+            self._transport = None
+        if self._sweeper is not None:
+            self._sweeper.stop()
+            self._sweeper = None
         if self._moto is not None:
             self._moto.stop()
             self._moto = None
@@ -224,7 +244,7 @@ class LocalStack:
         log.info("==== local stack starting: %s, gateway %s ====", self.template_path, self.gateway_url)
 
     def _start_moto(self) -> None:
-        moto_speed.install()  # moto's transactions copy whole tables: once per transaction, not per item
+        moto_speed.install()  # moto's costs that grow with what it holds (see there)
         self._moto = ThreadedMotoServer(ip_address=HOST, port=self.aws_port, verbose=False)
         self._moto.start()
         host, port = self._moto.get_host_and_port()
@@ -233,6 +253,9 @@ class LocalStack:
         # would leave queues and messages behind. Start from an empty AWS, as a fresh account.
         reset = urllib.request.Request(f"{self.aws_endpoint}/moto-api/reset", method="POST")
         urllib.request.urlopen(reset, timeout=10).close()  # nosec B310  # our own moto on 127.0.0.1
+        if self.ttl_sweep_seconds > 0:
+            self._sweeper = moto_speed.TtlSweeper(self.ttl_sweep_seconds)
+            self._sweeper.start()
 
     def _apply_aws_env(self) -> None:
         for key in _REMOVED_ENV:
@@ -245,6 +268,18 @@ class LocalStack:
             "POWERTOOLS_TRACE_DISABLED": "true",
         }
         os.environ.update(self.environment)
+
+    def _send_in_process(self) -> None:
+        """This process's clients (provisioning, pollers, handlers) reach moto without a socket
+        (transport.py); before any is created, as botocore copies a session's hooks into a new client."""
+        if os.environ.get("MODERATO_LOCAL_MOTO_HTTP") == "1":
+            return
+        if boto3.DEFAULT_SESSION is None:
+            boto3.setup_default_session()
+        assert boto3.DEFAULT_SESSION is not None
+        self._transport = InProcessMoto(self.aws_endpoint)
+        self._transport.install(boto3.DEFAULT_SESSION.events)
+        self.notes.append("handlers reach moto in process (MODERATO_LOCAL_MOTO_HTTP=1: over HTTP)")
 
     def _build_functions(self, template: Template, resolver: Resolver) -> None:
         union: dict[str, str] = {}
@@ -261,6 +296,29 @@ class LocalStack:
             self.functions[spec.logical_id] = FunctionRuntime(spec, name, environment, self.activity, self.faults)
         self.environment.update(union)
         os.environ.update(union)
+
+    def _open_access_logs(self, template: Template, resolver: Resolver) -> dict[str, AccessLog]:
+        """An access log per HTTP API whose AccessLogSettings name a log group, in the template's Format."""
+        apis = list(template.of_type(HTTP_API_TYPE))
+        if any(route.api_id == IMPLICIT_HTTP_API for route in self._wiring.routes):
+            apis.append(IMPLICIT_HTTP_API)
+        # A session of its own, like /health's probes: the fault injector hooks the default one, and
+        # API Gateway's log delivery is not one of the handlers' AWS calls.
+        logs = boto3.session.Session().client("logs", **self.aws_settings())
+        opened: dict[str, AccessLog] = {}
+        for api_id in apis:
+            settings = template.http_api(api_id).get("AccessLogSettings") or {}
+            if not settings.get("Format") or not settings.get("DestinationArn"):
+                continue
+            try:
+                group = log_group_name(resolver.resolve(settings["DestinationArn"]))
+            except TemplateError as error:
+                self.notes.append(f"{api_id}: access log not written locally ({error})")
+                continue
+            stream = f"{resolver.resources[api_id].ref}_$default"
+            opened[api_id] = AccessLog(str(resolver.resolve(settings["Format"])), group, stream, logs).start()
+            log.info("access log of %s: %s, stream %s", api_id, group, stream)
+        return opened
 
     def _load_handlers(self) -> None:
         if str(self.functions_dir) not in sys.path:
@@ -334,7 +392,7 @@ def _close_server(server: GatewayServer) -> None:
     server.server_close()
 
 
-def wait_until_quiet(is_quiet: Callable[[], bool], timeout: float, settle: float) -> bool:
+def wait_until_quiet(is_quiet: Callable[[], bool], timeout: float, settle: float, every: float = 0.1) -> bool:
     """True once ``is_quiet()`` has held for ``settle`` seconds in a row, False after ``timeout``."""
     deadline = time.monotonic() + timeout
     quiet_since: float | None = None
@@ -345,7 +403,7 @@ def wait_until_quiet(is_quiet: Callable[[], bool], timeout: float, settle: float
                 return True
         else:
             quiet_since = None
-        time.sleep(0.1)
+        time.sleep(every)
     return False
 
 

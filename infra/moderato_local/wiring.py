@@ -124,7 +124,8 @@ def _wire_sqs(wiring: Wiring, name: str, function: FunctionRuntime, properties: 
     url = _queue_url(sqs, arn)
     if properties.get("Enabled", True) is False:
         return detail + " disabled in the template, not polled"
-    wiring.pollers.append(SqsPoller(name, function, sqs, url, arn, batch, report, retry_delay))
+    window = float(properties.get("MaximumBatchingWindowInSeconds", 0))
+    wiring.pollers.append(SqsPoller(name, function, sqs, url, arn, batch, report, retry_delay, batching_window=window))
     wiring.polled_queues.append(url)
     return detail
 

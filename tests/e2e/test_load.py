@@ -21,10 +21,12 @@ def test_nothing_is_lost_under_faults_redeliveries_and_a_crash() -> None:
     assert report.settled
     assert report.faults.get("crash") == 1 and sum(report.faults.values()) > 1
     assert report.redeliveries > 0
+    # And every delivery answered 200 has its line in the gateway's access log, the witness reconcile reads
+    ledger = report.reconciliation
+    assert ledger.logged == report.statuses[200], report.lines()
+    assert ledger.accepted >= report.statuses[200]
     # And every accepted delivery is a case or waits in IngestDLQ: none is lost
     assert report.lost == 0, report.lines()
-    ledger = report.reconciliation
-    assert ledger.accepted >= report.statuses[200]
     assert ledger.cases + ledger.in_dlq >= 1
     # And once the faults stop and IngestDLQ is redriven, every distinct post is a case
     final = report.after_redrive or ledger

@@ -3,7 +3,9 @@
 ``show`` peeks: messages are received with a short visibility timeout and made visible again at once,
 so the queue keeps them. Every peek (``show``, ``reconcile``) adds one to SQS's receive count, so a
 delivery's attempts are read from the ledger (what triage recorded at its last failure); SQS's count
-is shown only without one, as the receives before this look, inspections included.
+is shown only without one, as the receives before this look, inspections included. The ledger's entry
+of a delivery is triage's alone (its failure record, or a batch outcome when another copy was
+triaged): acceptance is witnessed by the access log, not here, so no "accepted" item is needed.
 
 ``redrive`` sends each message back to the queue it came from and only then
 deletes it from the DLQ: a crash in between leaves a duplicate (triage drops it), never a loss. A

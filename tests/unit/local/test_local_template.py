@@ -133,3 +133,20 @@ def test_a_busy_port_is_reported_with_the_option_to_change_it(tmp_path: Path) ->
         with pytest.raises(PortInUse, match="pass --aws-port"):
             LocalStack(FIXTURES / "template.yaml", FIXTURES / "functions", gateway_port=0, aws_port=port,
                        log_dir=tmp_path).start()
+
+
+def test_the_http_apis_access_log_group_is_created_with_the_templates_name() -> None:
+    from moderato_local.provision import log_group_name
+
+    with mock_aws():
+        template = Template.load(REPO / "template.yaml")
+        resolver = Resolver(template)
+        Provisioner(template, resolver, client, SECRETS, "http://127.0.0.1:8787").run()
+        # The HttpApi's AccessLogSettings.DestinationArn resolves to the group it names, which exists
+        destination = resolver.resolve(template.http_api("HttpApi")["AccessLogSettings"]["DestinationArn"])
+        assert log_group_name(destination) == "/aws/vendedlogs/moderato-local/http-api-access"
+        [group] = client("logs").describe_log_groups(
+            logGroupNamePrefix="/aws/vendedlogs/moderato-local/http-api-access")["logGroups"]
+        assert group["retentionInDays"] == 30
+    with pytest.raises(TemplateError):
+        log_group_name("moderato-local-placeholder")

@@ -52,3 +52,93 @@ def test_an_accepted_transaction_writes_every_item(table: tuple[object, str]) ->
     dynamodb.transact_write_items(TransactItems=[  # type: ignore[attr-defined]
         put("CASE#1", "CASE", "a"), put("CASE#1", "EVENT#1", "b"), put("CASE#2", "CASE", "c")])
     assert items(dynamodb) == {("CASE#1", "CASE"): "a", ("CASE#1", "EVENT#1"): "b", ("CASE#2", "CASE"): "c"}
+
+
+def test_a_query_on_the_table_key_reads_its_partition_in_order_with_limits_and_pages(table: tuple[object, str]) -> None:
+    dynamodb, _ = table
+    for pk in ("A", "B", "C"):
+        for n in (3, 1, 10, 2):
+            dynamodb.put_item(TableName="t", Item={"pk": {"S": pk}, "sk": {"S": f"{n:02d}"},  # type: ignore[attr-defined]
+                                                   "v": {"S": f"{pk}{n}"}})
+
+    def query(**extra: object) -> dict[str, object]:
+        return dynamodb.query(TableName="t", KeyConditionExpression="pk = :pk AND sk >= :s",  # type: ignore[attr-defined]
+                              ExpressionAttributeValues={":pk": {"S": "B"}, ":s": {"S": "02"}}, **extra)
+
+    assert [i["v"]["S"] for i in query()["Items"]] == ["B2", "B3", "B10"]
+    newest = query(ScanIndexForward=False, Limit=2)
+    assert [i["v"]["S"] for i in newest["Items"]] == ["B10", "B3"]
+    rest = query(ScanIndexForward=False, Limit=2, ExclusiveStartKey=newest["LastEvaluatedKey"])
+    assert [i["v"]["S"] for i in rest["Items"]] == ["B2"]
+    assert dynamodb.query(TableName="t", KeyConditionExpression="pk = :pk",  # type: ignore[attr-defined]
+                          ExpressionAttributeValues={":pk": {"S": "Z"}})["Items"] == []
+    # a scan still sees every partition
+    assert len(dynamodb.scan(TableName="t")["Items"]) == 12  # type: ignore[attr-defined]
+
+
+def test_the_ttl_sweeper_deletes_expired_items_of_tables_with_ttl_only(table: tuple[object, str]) -> None:
+    dynamodb, _ = table
+    dynamodb.update_time_to_live(TableName="t", TimeToLiveSpecification={  # type: ignore[attr-defined]
+        "Enabled": True, "AttributeName": "expires_at"})
+    for sk, expires in (("old", {"N": "1000"}), ("new", {"N": "4000000000"}), ("none", None), ("text", {"S": "1"})):
+        item = {"pk": {"S": "P"}, "sk": {"S": sk}, "v": {"S": sk}}
+        if expires:
+            item["expires_at"] = expires
+        dynamodb.put_item(TableName="t", Item=item)  # type: ignore[attr-defined]
+    assert moto_speed.sweep_expired(now=2000) == 1
+    assert set(items(dynamodb)) == {("P", "new"), ("P", "none"), ("P", "text")}
+    dynamodb.update_time_to_live(TableName="t", TimeToLiveSpecification={  # type: ignore[attr-defined]
+        "Enabled": False, "AttributeName": "expires_at"})
+    assert moto_speed.sweep_expired(now=5_000_000_000) == 0
+
+
+@pytest.fixture
+def sqs() -> Iterator[tuple[object, str]]:
+    moto_speed.install()
+    with mock_aws():
+        client = boto3.client("sqs", region_name="eu-west-1")
+        yield client, client.create_queue(QueueName="q")["QueueUrl"]
+
+
+def test_sqs_receive_delete_and_counts_keep_their_meaning(sqs: tuple[object, str]) -> None:
+    client, url = sqs
+    for start in range(0, 30, 10):
+        client.send_message_batch(QueueUrl=url, Entries=[  # type: ignore[attr-defined]
+            {"Id": str(n), "MessageBody": f"m{n}"} for n in range(start, start + 10)])
+    first = client.receive_message(QueueUrl=url, MaxNumberOfMessages=10,  # type: ignore[attr-defined]
+                                   VisibilityTimeout=30)["Messages"]
+    assert [m["Body"] for m in first] == [f"m{n}" for n in range(10)]  # oldest first, as moto did
+    counts = client.get_queue_attributes(QueueUrl=url, AttributeNames=[  # type: ignore[attr-defined]
+        "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "QueueArn"])["Attributes"]
+    assert (counts["ApproximateNumberOfMessages"], counts["ApproximateNumberOfMessagesNotVisible"]) == ("20", "10")
+    assert counts["QueueArn"].endswith(":q")
+    done = client.delete_message_batch(QueueUrl=url, Entries=[  # type: ignore[attr-defined]
+        {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(first)])
+    assert len(done["Successful"]) == 10 and not done.get("Failed")
+    client.delete_message(QueueUrl=url, ReceiptHandle=first[0]["ReceiptHandle"])  # type: ignore[attr-defined]
+    with pytest.raises(ClientError, match="ReceiptHandleIsInvalid"):
+        client.delete_message(QueueUrl=url, ReceiptHandle="not-a-handle")  # type: ignore[attr-defined]
+    second = client.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]  # type: ignore[attr-defined]
+    assert [m["Body"] for m in second] == [f"m{n}" for n in range(10, 20)]
+    with pytest.raises(ClientError, match="InvalidAttributeName"):
+        client.get_queue_attributes(QueueUrl=url, AttributeNames=["Nope"])  # type: ignore[attr-defined]
+    assert client.get_queue_attributes(QueueUrl=url, AttributeNames=[  # type: ignore[attr-defined]
+        "ApproximateNumberOfMessages"])["Attributes"] == {"ApproximateNumberOfMessages": "10"}
+
+
+def test_an_index_query_still_reads_across_the_tables_partitions() -> None:
+    # moto's backend names the index positionally: an index query must not be taken for a table query
+    moto_speed.install()
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="eu-west-1")
+        dynamodb.create_table(
+            TableName="g", BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name in ("pk", "sk", "who")],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            GlobalSecondaryIndexes=[{"IndexName": "ByWho", "KeySchema": [{"AttributeName": "who", "KeyType": "HASH"}],
+                                     "Projection": {"ProjectionType": "KEYS_ONLY"}}])
+        for pk in ("CASE#1", "CASE#2", "CASE#3"):
+            dynamodb.put_item(TableName="g", Item={"pk": {"S": pk}, "sk": {"S": "CASE"}, "who": {"S": "jeanne"}})
+        found = dynamodb.query(TableName="g", IndexName="ByWho", KeyConditionExpression="who = :w",
+                               ExpressionAttributeValues={":w": {"S": "jeanne"}})["Items"]
+        assert sorted(item["pk"]["S"] for item in found) == ["CASE#1", "CASE#2", "CASE#3"]
