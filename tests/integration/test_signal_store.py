@@ -1,16 +1,17 @@
-"""DynamoSignalStore against moto, on the SignalsTable of template.yaml: shapes, atomicity, TTL on every item."""
+"""DynamoSignalStore against moto, on the SignalsTable of template.yaml: the journal (one item per batch,
+read back by other invocations), calls per batch, atomicity of the rare writes, TTL on every item."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from moderato.adapters.signal_store import DynamoSignalStore
+from moderato.adapters.signal_store import DynamoSignalStore, decode_journal
 from moderato.models import Author, Label, Post, Verdict
 from moderato.settings import load_brand_accounts
 from moderato.signals import SignalEngine, load_signals_config, record_confirmed_spam
 from moderato.signals.fingerprint import BANDS, ROWS, bands_of, fingerprint
-from moderato.signals.store import Baseline, FingerprintRecord, WavePost
+from moderato.signals.store import Baseline, JournalEntry, WavePost
 from tests.integration.conftest import AwsEnv
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -25,66 +26,148 @@ def all_items(aws: AwsEnv) -> list[dict[str, Any]]:
     return [item for page in paginator.paginate(TableName=aws.env["SIGNALS_TABLE_NAME"]) for item in page["Items"]]
 
 
-def test_counters_are_atomic_and_ranged(aws: AwsEnv) -> None:
-    signals = store(aws)
-    assert [signals.increment("RATE#x", "M#202605300900", 1, 99) for _ in range(3)] == [1, 2, 3]
-    signals.increment("RATE#x", "M#202605300901", 5, 99)
-    signals.increment("RATE#x", "M#202605300930", 7, 99)
-    assert signals.counts("RATE#x", "M#202605300900", "M#202605300915") == {"M#202605300900": 3, "M#202605300901": 5}
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
 
 
-def test_minute_counters_live_on_their_hour_and_are_read_without_a_query(aws: AwsEnv) -> None:
+def container(aws: AwsEnv, clock: Clock) -> tuple[DynamoSignalStore, list[str]]:
+    """A triage execution environment's store (buffered), and the operations it calls."""
     dynamodb = aws.client("dynamodb")
-    signals = DynamoSignalStore(aws.env["SIGNALS_TABLE_NAME"], dynamodb)
-    signals.increment("WAVE#acct#delivery", "M#202605300958", 2, 99)
-    signals.increment("WAVE#acct#delivery", "H#2026053009", 2, 99)
-    signals.increment("WAVE#acct#delivery", "M#202605301001", 1, 99)
     operations: list[str] = []
     dynamodb.meta.events.register("before-call.dynamodb", lambda model, **_: operations.append(model.name))
-    # The current hour comes back with its increment; the hour before is read by key.
-    assert signals.increment("WAVE#acct#delivery", "M#202605301001", 1, 99) == 2
-    assert signals.counts("WAVE#acct#delivery", "M#202605300950", "M#202605301005") == {
-        "M#202605300958": 2, "M#202605301001": 2}
-    assert signals.counts("WAVE#acct#delivery", "H#2026053008", "H#2026053010") == {"H#2026053009": 2}
-    assert "Query" not in operations and operations.count("BatchGetItem") == 2
-    items = [item for item in all_items(aws) if item["pk"]["S"] == "WAVE#acct#delivery"]
-    assert sorted(item["sk"]["S"] for item in items) == ["H#2026053009", "H#2026053010"]
+    return DynamoSignalStore(aws.env["SIGNALS_TABLE_NAME"], dynamodb, buffer_writes=True, clock=clock), operations
 
 
-def test_fingerprints_are_found_through_any_band(aws: AwsEnv) -> None:
+def entry(case_id: str, at: datetime, text: str | None = None, author: str = "x:1", thread: str = "p:t1",
+          wave: str | None = None) -> JournalEntry:
+    return JournalEntry(case_id, at, author, thread, "spam", signature=fingerprint(text).signature if text else None,
+                        wave_key=wave, wave_post=WavePost(case_id, at, ("colis",), 12, "Client", "Où est mon colis")
+                        if wave else None)
+
+
+PROMO = "Gagnez 500€ par semaine depuis chez vous, crypto sans risque, écrivez-moi"
+
+
+def test_repeat_offender_counters_are_atomic(aws: AwsEnv) -> None:
     signals = store(aws)
-    fp = fingerprint("Gagnez 500€ par semaine depuis chez vous, crypto sans risque")
-    record = FingerprintRecord("case-1", fp.signature, NOW, "facebook:1", "p:t", "spam")
-    signals.add_fingerprint(record, fp.bands(), 99)
-    # Another text sharing only the last band's two values is still found, through that band alone.
+    assert [signals.increment("OFFENDER#x:1", "TOTAL", 1, 99) for _ in range(3)] == [1, 2, 3]
+    assert signals.counts("OFFENDER#x:1", "TOTAL", "TOTAL") == {"TOTAL": 3}
+    assert signals.counts("OFFENDER#x:2", "TOTAL", "TOTAL") == {}
+
+
+def test_a_batch_is_journaled_in_one_item_and_seen_at_once(aws: AwsEnv) -> None:
+    clock = Clock(NOW)
+    signals, operations = container(aws, clock)
+    signals.refresh()
+    operations.clear()
+    signals.journal(entry("case-1", NOW, PROMO), 10**10)
+    signals.journal(entry("case-2", NOW, PROMO.replace("500", "900"), author="x:2", thread="p:t2"), 10**10)
+    signals.journal(entry("case-3", NOW, wave="acct#delivery"), 10**10)
+    signals.journal(entry("case-1", NOW, PROMO), 10**10)  # journaled already: counts once
+    assert all_items(aws) == [] and operations == []  # nothing written yet, but the batch's later posts find them
+    since = NOW - timedelta(minutes=1)
+    assert {r.case_id for r in signals.window.similar(fingerprint(PROMO).signature, since, 50)} == {"case-1", "case-2"}
+    assert [p.case_id for p in signals.window.wave_posts("acct#delivery", since, 10)] == ["case-3"]
+    signals.flush()
+    assert operations == ["PutItem"]
+    [item] = all_items(aws)
+    assert item["pk"]["S"] == f"JOURNAL#{NOW:%Y%m%d}" and item["sk"]["S"].startswith(NOW.strftime("%Y-%m-%dT%H:%M"))
+    assert len(item["s"]["B"]) == 2 * 128  # two signatures, 64 values of 16 bits each
+    assert int(item["expires_at"]["N"]) == 10**10
+    signals.flush()  # nothing left
+    assert operations == ["PutItem"]
+
+
+def test_another_invocation_reads_the_journal_once_per_batch(aws: AwsEnv) -> None:
+    clock = Clock(NOW)
+    writer, _ = container(aws, clock)
+    reader, operations = container(aws, clock)
+    reader.refresh()
+    fp = fingerprint(PROMO)
+    writer.journal(entry("case-1", NOW, PROMO, author="facebook:a"), 10**10)
+    writer.journal(entry("case-2", NOW, wave="acct#delivery", author="facebook:b"), 10**10)
+    writer.flush()
+    clock.now = NOW + timedelta(seconds=2)
+    operations.clear()
+    reader.refresh()
+    assert operations == ["Query"]
+    # Another text sharing only the last band's value is still found, through that band alone.
     last = (BANDS - 1) * ROWS
     other = tuple(v if last <= i < last + ROWS else (v + 1) % 65536 for i, v in enumerate(fp.signature))
     assert len(set(bands_of(other)) & set(fp.bands())) == 1
-    found = signals.similar(bands_of(other), NOW - timedelta(minutes=1), 50)
+    found = reader.window.similar(other, NOW - timedelta(minutes=1), 50)
     assert [r.case_id for r in found] == ["case-1"] and found[0].signature == fp.signature and found[0].at == NOW
-    assert signals.similar(fp.bands(), NOW + timedelta(seconds=1), 50) == []
-    signals.mark_flagged(record, fp.bands())
-    assert signals.similar(fp.bands(), NOW - timedelta(minutes=1), 50)[0].flagged
+    assert reader.window.similar(fp.signature, NOW + timedelta(seconds=1), 50) == []
+    minute = f"M#{NOW:%Y%m%d%H%M}"
+    assert reader.window.author_minutes("facebook:a", minute, minute) == {minute: 1}
+    assert reader.window.wave_minutes("acct#delivery", minute, minute) == {minute: 1}
+    [wave_post] = reader.window.wave_posts("acct#delivery", NOW, 10)
+    assert wave_post == WavePost("case-2", NOW, ("colis",), 12, "Client", "Où est mon colis")
+    # A flood flags case-1: the writer journals the flag with its next item, the reader sees it.
+    writer.mark_flagged(found[0], bands_of(found[0].signature))
+    assert writer.window.similar(fp.signature, NOW - timedelta(minutes=1), 50)[0].flagged
+    writer.flush()
+    reader.refresh()
+    assert reader.window.similar(fp.signature, NOW - timedelta(minutes=1), 50)[0].flagged
+    # Read again (the overlap): nothing counts twice.
+    reader.refresh()
+    assert len(reader.window) == 2 and reader.window.author_minutes("facebook:a", minute, minute) == {minute: 1}
 
 
-def test_buffered_writes_are_seen_at_once_and_written_in_one_call(aws: AwsEnv) -> None:
-    dynamodb = aws.client("dynamodb")
-    signals = DynamoSignalStore(aws.env["SIGNALS_TABLE_NAME"], dynamodb, buffer_writes=True)
-    first = fingerprint("Gagnez 500€ par semaine depuis chez vous, crypto sans risque, écrivez-moi")
-    second = fingerprint("Gagnez 900€ par semaine depuis chez vous, crypto sans risque, écrivez-moi")
-    signals.add_fingerprint(FingerprintRecord("case-1", first.signature, NOW, "x:1", "p:t1", "spam"), first.bands(), 99)
-    signals.add_fingerprint(FingerprintRecord("case-2", second.signature, NOW, "x:2", "p:t2", "spam"),
-                            second.bands(), 99)
-    signals.add_wave_post("acct#delivery", WavePost("case-3", NOW, ("colis",)), 99)
-    assert all_items(aws) == []  # nothing written yet, but the batch's later posts find them
-    assert {r.case_id for r in signals.similar(second.bands(), NOW - timedelta(minutes=1), 50)} == {"case-1", "case-2"}
-    assert [p.case_id for p in signals.wave_posts("acct#delivery", NOW - timedelta(minutes=1), 10)] == ["case-3"]
-    operations: list[str] = []
-    dynamodb.meta.events.register("before-call.dynamodb", lambda model, **_: operations.append(model.name))
+def test_an_item_visible_late_is_still_read_and_midnight_costs_one_more_query(aws: AwsEnv) -> None:
+    start = NOW.replace(hour=23, minute=59, second=50)
+    clock = Clock(start)
+    writer, _ = container(aws, clock)
+    reader, operations = container(aws, clock)
+    reader.refresh()
+    clock.now = start + timedelta(seconds=5)
+    reader.refresh()
+    # Stamped before the reader's last read (its write landed later): the overlap still finds it.
+    clock.now = start + timedelta(seconds=3)
+    writer.journal(entry("late", clock.now, PROMO), 10**10)
+    writer.flush()
+    clock.now = start + timedelta(seconds=12)  # the next day
+    operations.clear()
+    reader.refresh()
+    assert operations == ["Query", "Query"] and "late" in reader.window
+
+
+def test_a_cold_start_reads_the_journal_back_over_its_retention(aws: AwsEnv) -> None:
+    clock = Clock(NOW - timedelta(hours=5))
+    writer, _ = container(aws, clock)
+    for hours_ago in (5, 3, 1, 0):
+        clock.now = NOW - timedelta(hours=hours_ago)
+        writer.journal(entry(f"case-{hours_ago}", clock.now, wave="acct#delivery"), 10**10)
+        writer.flush()
+    cold, operations = container(aws, clock)
+    cold.refresh()
+    assert operations.count("Query") in (1, 2)  # four hours back: today's partition (and yesterday's)
+    assert sorted(p.case_id for p in cold.window.wave_posts("acct#delivery", NOW - timedelta(hours=6), 10)) == [
+        "case-0", "case-1", "case-3"]
+    assert cold.window.known_since == NOW - timedelta(hours=4)
+
+
+def test_a_wave_is_read_claimed_and_touched_once_per_batch(aws: AwsEnv) -> None:
+    clock = Clock(NOW)
+    signals, operations = container(aws, clock)
+    key, quiet = "acct#delivery", NOW - timedelta(hours=1)
+    assert signals.wave_state(key) is None
+    assert signals.claim_wave_alert(key, "case-a", "wave-1", NOW, quiet, 10**10)
+    signals.mark_wave_published(key, "case-a", NOW)
     signals.flush()
-    assert operations == ["BatchWriteItem"] and len(all_items(aws)) == 2 * BANDS + 1
-    signals.flush()  # nothing left
-    assert operations == ["BatchWriteItem"]
+    later = NOW + timedelta(minutes=5)
+    operations.clear()
+    for n in range(5):  # five posts of the same batch see the wave going on
+        assert signals.wave_state(key) is not None
+        assert not signals.claim_wave_alert(key, f"case-{n}", "wave-2", later, later - timedelta(hours=1), 10**10)
+        signals.touch_wave(key, later, 10**10)
+    signals.flush()
+    assert operations == ["GetItem", "UpdateItem"]
+    assert signals.wave_state(key).last_active_at == later  # type: ignore[union-attr]
 
 
 def test_one_post_claims_a_wave_and_only_a_new_wave_claims_again(aws: AwsEnv) -> None:
@@ -168,22 +251,31 @@ def test_every_item_the_engine_writes_expires(aws: AwsEnv) -> None:
     assert escalation.wave_alert is not None and escalation.wave_alert.kind == "wave_escalated"
     engine.wave_published(escalation.wave_alert, NOW)
     record_confirmed_spam(signals, "facebook", "a0", NOW)
-    signals.add_wave_post("k", WavePost("c", NOW, ("x" * 100,) * 20, 5, "a" * 500, "t" * 900), 99)
+    signals.journal(JournalEntry("c", NOW, "a" * 500, "t" * 500, "normal", wave_key="k" * 300,
+                                 wave_post=WavePost("c", NOW, ("x" * 100,) * 20, 5, "a" * 500, "t" * 900)), 99)
     items = all_items(aws)
     kinds = {item["pk"]["S"].split("#", 1)[0] for item in items}
-    assert kinds == {"FP", "RATE", "WAVE", "WAVEPOST", "OFFENDER"}
+    assert kinds == {"JOURNAL", "WAVE", "OFFENDER"}
     horizon = NOW + timedelta(days=200)
+    journal = [item for item in items if item["pk"]["S"].startswith("JOURNAL#")]
+    [oversized] = [item for item in journal if item["expires_at"]["N"] == "99"]
     for item in items:
         assert "expires_at" in item, item
         expires = int(item["expires_at"]["N"])
-        assert item["pk"]["S"] == "WAVEPOST#k" or NOW.timestamp() < expires <= horizon.timestamp(), item
-    # Bounded sizes: terms capped at 8 x 32 characters, strings at 200.
-    capped = next(i for i in items if i["pk"]["S"] == "WAVEPOST#k")
-    assert len(capped["terms"]["L"]) == 8 and len(capped["author"]["S"]) == 200 and len(capped["text"]["S"]) == 120
+        assert item is oversized or NOW.timestamp() < expires <= horizon.timestamp(), item
+    # A journal item lives as long as it is read back (4 hours; TTL never deletes earlier).
+    four_hours = int((NOW + timedelta(hours=4)).timestamp())
+    assert all(four_hours <= int(i["expires_at"]["N"]) <= four_hours + 120 for i in journal if i is not oversized)
+    # Bounded sizes: terms capped at 8 x 32 characters, strings at 200, the excerpt at 120.
+    [capped], _ = decode_journal(oversized["d"]["B"], b"")
+    assert capped.wave_post is not None and capped.wave_key == "k" * 200
+    assert len(capped.wave_post.terms) == 8 and {len(t) for t in capped.wave_post.terms} == {32}
+    assert (len(capped.author), len(capped.thread), len(capped.wave_post.author), len(capped.wave_post.text)) == (
+        200, 200, 200, 120)
     wave = next(i for i in items if i["pk"]["S"].startswith("WAVE#") and i["sk"]["S"] == "ALERT")
     assert {"published_at", "escalated_by", "escalation_published_at", "last_active_at"} <= set(wave)
     assert any(i["sk"]["S"] == "BASELINE" for i in items)
-    assert max(len(str(item)) for item in items) < 1500
+    assert max(len(str(item)) for item in items) < 3000
 
 
 def test_the_signals_table_has_ttl_enabled(aws: AwsEnv) -> None:

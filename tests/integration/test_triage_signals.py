@@ -154,8 +154,9 @@ def test_a_failed_record_is_reported_failed_and_counted_for_its_alarm(aws: AwsEn
                                                                        capsys: pytest.CaptureFixture[str]) -> None:
     triage = load_handler("triage")
     good = as_delivery({"id": "ok-1", "platform": "facebook", "text": "Superbe bouquet, merci !"}, 0)
-    broken = Delivery(platform="meta", received_at=datetime.now(UTC), request_id="broken-1", body="{not json")
+    broken = Delivery(platform="meta", received_at=datetime.now(UTC), request_id="broken-1", body="{}")
     event = sqs_event(None, good, broken)
+    event["Records"][1]["body"] = "{not a delivery"  # what only a bug upstream could enqueue
     capsys.readouterr()
     result = triage.lambda_handler(event, FakeContext())
     # Not swallowed: SQS retries the broken record alone (then IngestDLQ); the good one is done.
@@ -178,9 +179,12 @@ def test_a_batch_whose_records_all_fail_counts_each_of_them(aws: AwsEnv, capsys:
     triage = load_handler("triage")
     broken = [Delivery(platform="meta", received_at=datetime.now(UTC), request_id=f"b{n}", body="[]")
               for n in range(2)]
+    event = sqs_event(None, *broken)
+    for record in event["Records"]:
+        record["body"] = "{not a delivery"
     capsys.readouterr()
     with pytest.raises(BatchProcessingError):  # all failed: the invocation fails (Lambda Errors sees it too)
-        triage.lambda_handler(sqs_event(None, *broken), FakeContext())
+        triage.lambda_handler(event, FakeContext())
     counted = [v for doc in emf_metrics(capsys.readouterr().out) if "TriageRecordFailures" in doc
                for v in values(doc, "TriageRecordFailures")]
     assert counted == [1.0, 1.0]

@@ -2,38 +2,67 @@
 
 | item               | pk                         | sk                     | attributes                              |
 |--------------------|----------------------------|------------------------|-----------------------------------------|
-| fingerprint (x10)  | FP#<band>:<8 hex>          | <at>#<case id>         | d (signature, label, author, thread),   |
-|                    |                            |                        | flagged                                 |
-| counter            | RATE#/WAVE#/OFFENDER#...   | H#<hour>, TOTAL        | n (atomic ADD); an hour item also holds |
-|                    |                            |                        | its minute counters, m00..m59           |
+| journal (one per   | JOURNAL#<day written>      | <time written>#<batch> | d: zlib JSON of the batch's entries     |
+| batch)             | ("YYYYMMDD")               |                        | (case, time, author, thread, label,     |
+|                    |                            |                        | flagged; for a wave: key, terms,        |
+|                    |                            |                        | followers, author name, excerpt) and    |
+|                    |                            |                        | flagged cases; s: packed signatures     |
+| counter            | OFFENDER#<platform>:<id>   | TOTAL                  | n (atomic ADD)                          |
 | learned baseline   | WAVE#<account>#<subject>   | BASELINE               | rate (per hour), through (last hour)    |
-| wave post          | WAVEPOST#<account>#<subj>  | <at>#<case id>         | terms (<= 8), followers, author, text   |
 | wave               | WAVE#<account>#<subject>   | ALERT                  | starter, wave_id, started_at,           |
 |                    |                            |                        | last_active_at, published_at,           |
 |                    |                            |                        | escalated_by, escalation_published_at   |
 
+**The journal.** Triage writes one item per SQS batch (PutItem) with an entry for every new post, and
+keeps the recent entries of every invocation in memory: ``window``, a SignalWindow held by this object,
+which triage builds once per execution environment, so it survives warm invocations. ``refresh``, once
+per batch, reads what was journaled since the last one: one Query of the day's partition (two across
+midnight) from the last read minus ``JOURNAL_OVERLAP`` (a concurrent writer's item can become visible a
+little after the time in its key: eventual consistency, clocks); items already read are skipped by
+batch id, posts already held by case id. A cold start reads ``window.waves`` (4 hours) back, the same
+way, paged. A partition per day, not per hour: a cold start and an hour boundary cost no extra query,
+and TTL empties it. Its load at 50 posts/s, 5 items and about 15 WCU a second, is far below a
+partition's 1,000, so no sharding.
+
+Posts a flood flags (``mark_flagged``) are flagged in memory at once and written with the next journal
+item; other invocations stop revisiting them from then on (a revisit is harmless: triage re-reads the
+case and finds the reason there).
+
+Rare events keep an item each: wave claims and escalations (conditional writes), the learned baseline
+(a conditional write once an hour per account and subject; read once an hour per execution
+environment), repeat offenders (one BatchGetItem per batch). Within a batch a wave's state is read
+once, a claim that state already refuses is not sent, and the wave is touched once, at ``flush``.
+
 Every item is written with ``expires_at`` (epoch seconds) and updates only touch items that exist, so
-the table cannot grow without bound. Strings are capped, lists are short: items stay far below 1 KB.
+the table cannot grow without bound. Strings are capped, lists are short.
 """
 
 from __future__ import annotations
 
-import time
+import json
+import logging
+import uuid
+import zlib
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from moderato.adapters.aws import conditional_failed
-from moderato.signals.fingerprint import from_hex, to_hex
-from moderato.signals.store import Baseline, FingerprintRecord, WavePost, WaveState
+from moderato.signals.fingerprint import PERMUTATIONS, VALUE_BITS
+from moderato.signals.store import Baseline, FingerprintRecord, JournalEntry, WavePost, WaveState
+from moderato.signals.window import SignalWindow, pack_signature, unpack_signature
+
+logger = logging.getLogger(__name__)
 
 MAX_STRING = 200
 MAX_TERMS = 8
 MAX_EXCERPT = 120
-BATCH_ATTEMPTS = 5
-BATCH_SIZE = 25  # DynamoDB's limit per batch_write_item
-BATCH_GET_SIZE = 100  # ... and per batch_get_item
+BATCH_GET_SIZE = 100  # DynamoDB's limit per batch_get_item
+JOURNAL_OVERLAP = timedelta(seconds=10)
+JOURNAL_ITEM_ENTRIES = 250  # entries per journal item: about 100 KB at most, far below DynamoDB's 400 KB
+_SIGNATURE_BYTES = PERMUTATIONS * VALUE_BITS // 8
 
 
 def _iso(at: datetime) -> str:
@@ -64,158 +93,174 @@ def _wave_state(item: dict[str, Any]) -> WaveState:
                      last_active_at=_epoch_attribute(item, "last_active_at"))
 
 
+def _journal_partitions(since: datetime, until: datetime) -> list[str]:
+    """The journal partitions ("JOURNAL#YYYYMMDD") holding items written from ``since`` to ``until``."""
+    day = since.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    partitions = []
+    while day <= until:
+        partitions.append(f"JOURNAL#{day:%Y%m%d}")
+        day += timedelta(days=1)
+    return partitions
 
 
-def _minute_of(bucket: str) -> str | None:
-    """"YYYYMMDDHHMM" of a minute bucket, None for any other bucket."""
-    return bucket[2:] if bucket.startswith("M#") and len(bucket) == 14 else None
+def encode_journal(entries: list[JournalEntry], flags: list[str], at: datetime) -> tuple[bytes, bytes]:
+    """(d, s): the entries as compressed JSON (times in milliseconds before ``at``), and their packed
+    signatures (random bits: compressing them gains nothing)."""
+    base = int(at.timestamp() * 1000)
+    rows: list[list[Any]] = []
+    signatures = bytearray()
+    for entry in entries:
+        wave: list[Any] | None = None
+        if entry.wave_key is not None and entry.wave_post is not None:
+            post = entry.wave_post
+            wave = [entry.wave_key[:MAX_STRING], [term[:32] for term in post.terms[:MAX_TERMS]],
+                    max(0, post.followers), post.author[:MAX_STRING], post.text[:MAX_EXCERPT]]
+        rows.append([entry.case_id[:MAX_STRING], base - int(entry.at.timestamp() * 1000), entry.author[:MAX_STRING],
+                     entry.thread[:MAX_STRING], entry.label, int(entry.flagged), int(entry.signature is not None),
+                     wave])
+        if entry.signature is not None:
+            signatures += pack_signature(entry.signature)
+    payload = json.dumps({"t": base, "e": rows, "f": flags}, ensure_ascii=False, separators=(",", ":"))
+    return zlib.compress(payload.encode("utf-8"), 9), bytes(signatures)
 
 
-def _hours_between(first: str, last: str) -> list[str]:
-    """Hour buckets "H#YYYYMMDDHH" from first to last ("YYYYMMDDHH"), both included."""
-    start = datetime.strptime(first, "%Y%m%d%H").replace(tzinfo=UTC)
-    end = datetime.strptime(last, "%Y%m%d%H").replace(tzinfo=UTC)
-    hours = []
-    while start <= end:
-        hours.append(f"H#{start:%Y%m%d%H}")
-        start += timedelta(hours=1)
-    return hours
+def decode_journal(d: bytes, s: bytes) -> tuple[list[JournalEntry], list[str]]:
+    payload = json.loads(zlib.decompress(d))
+    base: int = payload["t"]
+    entries = []
+    offset = 0
+    for case_id, before, author, thread, label, flagged, signed, wave in payload["e"]:
+        at = datetime.fromtimestamp((base - before) / 1000, UTC)
+        signature = None
+        if signed:
+            signature = unpack_signature(s[offset:offset + _SIGNATURE_BYTES])
+            offset += _SIGNATURE_BYTES
+        key, post = None, None
+        if wave is not None:
+            key = wave[0]
+            post = WavePost(case_id, at, tuple(wave[1]), int(wave[2]), wave[3], wave[4])
+        entries.append(JournalEntry(case_id, at, author, thread, label, bool(flagged), signature, key, post))
+    return entries, list(payload.get("f", []))
 
 
 class DynamoSignalStore:
-    """``buffer_writes``: fingerprints and wave posts (plain puts, nothing reads their answer) wait in
-    memory until ``flush``, so triage writes those of a whole SQS batch in one BatchWriteItem; reads in
-    the meantime see them (a flood inside one batch is still found)."""
+    """``buffer_writes`` (triage): the journal entries of a batch wait in memory until ``flush``, one
+    PutItem for the batch, and the per-batch caches (offenders, wave states) live until then. Without
+    it (the review side, tests) every write goes out at once and nothing is cached for a batch.
+    ``clock``: the time of journal items and of the window's horizon (the wall clock in Lambda)."""
 
-    def __init__(self, table_name: str, dynamodb: Any, buffer_writes: bool = False) -> None:
+    def __init__(self, table_name: str, dynamodb: Any, buffer_writes: bool = False,
+                 clock: Callable[[], datetime] | None = None) -> None:
         self._table = table_name
         self._db = dynamodb
         self._buffer_writes = buffer_writes
-        self._pending: list[dict[str, Any]] = []  # items waiting for flush()
-        # The hour item the last increment returned, for the read that follows it (then dropped).
-        self._fresh: tuple[str, str, dict[str, Any]] | None = None
-        # In buffered mode (one SQS batch between flushes): hours before the latest one of a read, and
-        # baselines, read once per batch. A closed hour only changes by a late post, a baseline once an
-        # hour (a refused save re-reads it from the table).
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self.window = SignalWindow()
+        self._journaled: list[tuple[JournalEntry, int]] = []  # waiting for flush()
+        self._flags: list[str] = []  # flagged cases, written with the next journal item
+        self._read_through: datetime | None = None  # the journal is read up to here (None: not yet)
+        # Per batch (buffered mode), cleared at flush: counters read by key, waves' items as read at the
+        # start of the batch (consistently), waves to touch once.
         self._read_cache: dict[tuple[str, str], dict[str, Any] | None] = {}
+        self._waves: dict[str, dict[str, Any] | None] = {}
+        self._touches: dict[str, tuple[datetime, int]] = {}
+        # Learned baselines, kept for the wall-clock hour they were read in: a fold changes one at most
+        # once an hour, and a refused save drops it, so the winner's is read next.
+        self._baselines: dict[str, tuple[str, dict[str, Any] | None]] = {}
 
-    # --- fingerprints -------------------------------------------------------------------------------
+    # --- the journal --------------------------------------------------------------------------------
 
-    def add_fingerprint(self, record: FingerprintRecord, bands: list[str], expires_at: int) -> None:
-        # One compact attribute: queries read dozens of these per post, so fewer, smaller attributes.
-        packed = "|".join([to_hex(record.signature), record.label, record.author[:MAX_STRING].replace("|", "/"),
-                           record.thread[:MAX_STRING].replace("|", "/")])
-        requests = [{"PutRequest": {"Item": {
-            "pk": _s(f"FP#{band}"),
-            "sk": _s(f"{_iso(record.at)}#{record.case_id}"),
-            "d": {"S": packed},
-            "flagged": {"BOOL": record.flagged},
-            "expires_at": _n(expires_at),
-        }}} for band in bands]
-        self._put([request["PutRequest"]["Item"] for request in requests])
+    def refresh(self) -> None:
+        now = self._clock()
+        if self._read_through is None:
+            since = now - self.window.waves
+            self.window.known_since = since
+        else:
+            since = self._read_through - JOURNAL_OVERLAP
+        for partition in _journal_partitions(since, now):
+            request: dict[str, Any] = {
+                "TableName": self._table, "KeyConditionExpression": "pk = :pk AND sk > :since",
+                "ExpressionAttributeValues": {":pk": _s(partition), ":since": _s(_iso(since))}}
+            while True:
+                response = self._db.query(**request)
+                for item in response.get("Items", []):
+                    self._read_journal_item(item)
+                if "LastEvaluatedKey" not in response:
+                    break
+                request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        self._read_through = now
+        dropped = self.window.dropped
+        self.window.prune(now)
+        if self.window.dropped != dropped:
+            logger.warning("signal window full: oldest posts dropped early",
+                           extra={"held": len(self.window), "dropped": self.window.dropped})
 
-    def flush(self) -> None:
-        """Write the buffered items (BatchWriteItem, 25 a call); the next batch reads afresh."""
-        self._read_cache.clear()
-        pending, self._pending = self._pending, []
-        requests = [{"PutRequest": {"Item": item}} for item in pending]
-        for start in range(0, len(requests), BATCH_SIZE):
-            self._batch_write(requests[start:start + BATCH_SIZE])
+    def _read_journal_item(self, item: dict[str, Any]) -> None:
+        at, batch_id = item["sk"]["S"].split("#", 1)
+        if self.window.seen_batch(batch_id, _parse(at)):
+            return
+        entries, flags = decode_journal(item["d"]["B"], item.get("s", {}).get("B", b""))
+        journaled = _parse(at)
+        for entry in entries:
+            self.window.add(entry, journaled)
+        self.window.flag(flags)
 
-    def _put(self, items: list[dict[str, Any]]) -> None:
-        self._pending.extend(items)
+    def journal(self, entry: JournalEntry, expires_at: int) -> None:
+        if not self.window.add(entry, self._clock()):
+            return  # journaled already (a retried post): it counts once
+        self._journaled.append((entry, expires_at))
         if not self._buffer_writes:
             self.flush()
 
-    def _buffered(self, pk: str, since: datetime) -> list[dict[str, Any]]:
-        """Buffered items of one partition from ``since`` on, as a query would return them."""
-        return [item for item in self._pending if item["pk"]["S"] == pk and item["sk"]["S"] >= _iso(since)]
-
-    def _batch_write(self, requests: list[dict[str, Any]]) -> None:
-        # One call for the band items; DynamoDB may hand some back under load: retry those.
-        for attempt in range(BATCH_ATTEMPTS):
-            response = self._db.batch_write_item(RequestItems={self._table: requests})
-            requests = response.get("UnprocessedItems", {}).get(self._table, [])
-            if not requests:
-                return
-            time.sleep(0.05 * 2**attempt)
-        raise RuntimeError(f"signals table kept {len(requests)} writes unprocessed")
-
-    def similar(self, bands: list[str], since: datetime, limit: int) -> list[FingerprintRecord]:
-        found: dict[str, FingerprintRecord] = {}
-        for band in bands:
-            response = self._db.query(
-                TableName=self._table,
-                KeyConditionExpression="pk = :pk AND sk >= :since",
-                ExpressionAttributeValues={":pk": _s(f"FP#{band}"), ":since": _s(_iso(since))},
-                ProjectionExpression="sk, d, flagged",
-                ScanIndexForward=False,
-                Limit=limit,
-            )
-            for item in [*self._buffered(f"FP#{band}", since), *response.get("Items", [])]:
-                at, case_id = item["sk"]["S"].split("#", 1)
-                signature, label, author, thread = item["d"]["S"].split("|", 3)
-                found.setdefault(case_id, FingerprintRecord(
-                    case_id=case_id, signature=from_hex(signature), at=_parse(at), author=author, thread=thread,
-                    label=label, flagged=item.get("flagged", {}).get("BOOL", False),
-                ))
-        return sorted(found.values(), key=lambda r: r.at, reverse=True)
-
     def mark_flagged(self, record: FingerprintRecord, bands: list[str]) -> None:
-        sk = f"{_iso(record.at)}#{record.case_id}"
-        for item in self._pending:
-            if item["sk"]["S"] == sk and item["pk"]["S"].startswith("FP#"):
-                item["flagged"] = {"BOOL": True}
-        for band in bands:
-            try:
-                self._db.update_item(
-                    TableName=self._table,
-                    Key={"pk": _s(f"FP#{band}"), "sk": _s(f"{_iso(record.at)}#{record.case_id}")},
-                    UpdateExpression="SET flagged = :t",
-                    # Never create an item here: it would have no expires_at.
-                    ConditionExpression="attribute_exists(pk)",
-                    ExpressionAttributeValues={":t": {"BOOL": True}},
-                )
-            except ClientError as error:
-                if not conditional_failed(error):
-                    raise
+        self.window.flag([record.case_id])
+        self._flags.append(record.case_id)
+        if not self._buffer_writes:
+            self.flush()
 
-    # --- counters -----------------------------------------------------------------------------------
-    #
-    # A minute counter ("M#YYYYMMDDHHMM") is attribute m<MM> of its hour's item ("H#YYYYMMDDHH"), beside
-    # that hour's own counter n: incrementing a minute returns the whole hour, so the read that usually
-    # follows (the author's last ten minutes, a wave's windows) needs no query for the current hour, and
-    # older hours are read by key (BatchGetItem), never by a query over a growing partition.
+    def flush(self) -> None:
+        """Write the batch's journal entries (and flags) in one item, and touch the waves; the next batch
+        reads afresh."""
+        self._read_cache.clear()
+        self._waves.clear()
+        touches, self._touches = self._touches, {}
+        for key, (now, expires_at) in sorted(touches.items()):
+            self._touch(key, now, expires_at)
+        if not self._journaled and not self._flags:
+            return
+        written = self._clock()
+        entries = [entry for entry, _ in self._journaled]
+        expires_at = max([expires for _, expires in self._journaled],
+                         default=int((written + self.window.waves).timestamp()))
+        for start in range(0, max(1, len(entries)), JOURNAL_ITEM_ENTRIES):
+            batch_id = uuid.uuid4().hex[:16]
+            d, s = encode_journal(entries[start:start + JOURNAL_ITEM_ENTRIES], self._flags if start == 0 else [],
+                                  written)
+            item = {"pk": _s(f"JOURNAL#{written.astimezone(UTC):%Y%m%d}"), "sk": _s(f"{_iso(written)}#{batch_id}"),
+                    "d": {"B": d}, "expires_at": _n(expires_at)}
+            if s:
+                item["s"] = {"B": s}
+            self._db.put_item(TableName=self._table, Item=item)
+            self.window.seen_batch(batch_id, written)
+        # Dropped only once written: a failed write goes out with the retried batch (the posts stay in
+        # the window, so they are not journaled twice).
+        self._journaled, self._flags = [], []
+
+    # --- counters (repeat offenders) ----------------------------------------------------------------
 
     def increment(self, key: str, bucket: str, amount: int, expires_at: int, also: str | None = None) -> int:
-        minute = _minute_of(bucket)
-        sk, attribute = (f"H#{minute[:10]}", f"m{minute[10:]}") if minute else (bucket, "n")
-        names = {"#count": attribute}
         if also is not None:
-            if also != sk:
-                raise ValueError(f"{also} is not the hour of {bucket}: one write counts a minute and its hour")
-            names["#also"] = "n"
+            self.increment(key, also, amount, expires_at)
         response = self._db.update_item(
             TableName=self._table,
-            Key={"pk": _s(key), "sk": _s(sk)},
-            UpdateExpression="ADD " + ", ".join(f"{name} :amount" for name in names) + " SET expires_at = :expires",
-            ExpressionAttributeNames=names,
+            Key={"pk": _s(key), "sk": _s(bucket)},
+            UpdateExpression="ADD n :amount SET expires_at = :expires",
             ExpressionAttributeValues={":amount": _n(amount), ":expires": _n(expires_at)},
-            ReturnValues="ALL_NEW",
+            ReturnValues="UPDATED_NEW",
         )
-        self._fresh = (key, sk, response["Attributes"])
-        return int(response["Attributes"][attribute]["N"])
+        return int(response["Attributes"]["n"]["N"])
 
     def counts(self, key: str, first_bucket: str, last_bucket: str) -> dict[str, int]:
-        first_minute, last_minute = _minute_of(first_bucket), _minute_of(last_bucket)
-        if first_minute and last_minute:
-            items = self._hour_items(key, _hours_between(first_minute[:10], last_minute[:10]))
-            return {f"M#{hour[2:]}{name[1:]}": int(value["N"]) for hour, item in items.items()
-                    for name, value in item.items() if name.startswith("m") and name[1:].isdigit()
-                    and first_minute <= f"{hour[2:]}{name[1:]}" <= last_minute}
-        if first_bucket.startswith("H#") and last_bucket.startswith("H#"):
-            items = self._hour_items(key, _hours_between(first_bucket[2:], last_bucket[2:]))
-            return {hour: int(item["n"]["N"]) for hour, item in items.items() if "n" in item}
         if first_bucket == last_bucket:
             if (key, first_bucket) in self._read_cache:
                 item = self._read_cache[(key, first_bucket)]
@@ -223,56 +268,47 @@ class DynamoSignalStore:
                 item = self._db.get_item(TableName=self._table,
                                          Key={"pk": _s(key), "sk": _s(first_bucket)}).get("Item")
             return {first_bucket: int(item["n"]["N"])} if item and "n" in item else {}
-        raise ValueError(f"counter range {first_bucket}..{last_bucket}: minutes, hours or one bucket")
+        response = self._db.query(
+            TableName=self._table, KeyConditionExpression="pk = :pk AND sk BETWEEN :first AND :last",
+            ExpressionAttributeValues={":pk": _s(key), ":first": _s(first_bucket), ":last": _s(last_bucket)})
+        return {item["sk"]["S"]: int(item["n"]["N"]) for item in response.get("Items", []) if "n" in item}
 
     def prefetch(self, keys: list[tuple[str, str]]) -> None:
-        """Counters of a whole batch (repeat offenders) in one BatchGetItem; kept until ``flush``."""
-        wanted = sorted({key for key in keys if key not in self._read_cache})
-        if not self._buffer_writes or not wanted:
+        """Counters of a whole batch (repeat offenders), kept until ``flush``, and baselines ("BASELINE"
+        items) not read yet this hour, in one BatchGetItem."""
+        if not self._buffer_writes:
             return
-        self._read_cache.update(dict.fromkeys(wanted))  # absent unless found below
+        hour = f"{self._clock():%Y%m%d%H}"
+        wanted = sorted({(pk, sk) for pk, sk in keys if (pk, sk) not in self._read_cache and not (
+            sk == "BASELINE" and self._baselines.get(pk.removeprefix("WAVE#"), ("",))[0] == hour)})
+        if not wanted:
+            return
+        found: dict[tuple[str, str], dict[str, Any] | None] = dict.fromkeys(wanted)  # absent unless found below
         for start in range(0, len(wanted), BATCH_GET_SIZE):
             request: dict[str, Any] = {self._table: {
                 "Keys": [{"pk": _s(pk), "sk": _s(sk)} for pk, sk in wanted[start:start + BATCH_GET_SIZE]]}}
             while request:
                 response = self._db.batch_get_item(RequestItems=request)
                 for item in response.get("Responses", {}).get(self._table, []):
-                    self._read_cache[(item["pk"]["S"], item["sk"]["S"])] = item
+                    found[(item["pk"]["S"], item["sk"]["S"])] = item
                 request = response.get("UnprocessedKeys") or {}
-
-    def _hour_items(self, key: str, hours: list[str]) -> dict[str, dict[str, Any]]:
-        """The hour items ("H#...") of a counter; the one just incremented comes from that update's answer."""
-        found: dict[str, dict[str, Any]] = {}
-        fresh, self._fresh = self._fresh, None
-        if fresh is not None and fresh[0] == key and fresh[1] in hours:
-            found[fresh[1]] = fresh[2]
-        closed = set(hours[:-1])  # the latest hour of a read may still be counting: never cached
-        cached = [hour for hour in closed if hour not in found and (key, hour) in self._read_cache]
-        found.update({hour: item for hour in cached if (item := self._read_cache[(key, hour)]) is not None})
-        wanted = [hour for hour in hours if hour not in found and hour not in cached]
-        for start in range(0, len(wanted), BATCH_GET_SIZE):
-            keys = [{"pk": _s(key), "sk": _s(hour)} for hour in wanted[start:start + BATCH_GET_SIZE]]
-            request: dict[str, Any] = {self._table: {"Keys": keys}}
-            while request:
-                response = self._db.batch_get_item(RequestItems=request)
-                for item in response.get("Responses", {}).get(self._table, []):
-                    found[item["sk"]["S"]] = item
-                request = response.get("UnprocessedKeys") or {}
-        if self._buffer_writes:
-            self._read_cache.update({(key, hour): found.get(hour) for hour in wanted if hour in closed})
-        return found
+        for (pk, sk), item in found.items():
+            if sk == "BASELINE":
+                self._baselines[pk.removeprefix("WAVE#")] = (hour, item)
+            else:
+                self._read_cache[(pk, sk)] = item
 
     # --- learned baseline ---------------------------------------------------------------------------
 
     def baseline(self, key: str) -> Baseline | None:
-        cache_key = (f"WAVE#{key}", "BASELINE")
-        if cache_key in self._read_cache:
-            item = self._read_cache[cache_key]
+        hour = f"{self._clock():%Y%m%d%H}"
+        cached = self._baselines.get(key)
+        if cached is not None and cached[0] == hour:
+            item = cached[1]
         else:
             item = self._db.get_item(TableName=self._table, Key={"pk": _s(f"WAVE#{key}"), "sk": _s("BASELINE")},
                                      ProjectionExpression="rate, through").get("Item")
-            if self._buffer_writes:
-                self._read_cache[cache_key] = item
+            self._baselines[key] = (hour, item)
         if not item:
             return None
         return Baseline(rate=float(item["rate"]["N"]), through=item["through"]["S"])
@@ -282,66 +318,48 @@ class DynamoSignalStore:
         if previous is not None:
             # One folder per hour: whoever saw the same previous state first wins, the others re-read.
             condition, values = "through = :previous", {":previous": _s(previous.through)}
+        item = {"pk": _s(f"WAVE#{key}"), "sk": _s("BASELINE"), "rate": _n(baseline.rate),
+                "through": _s(baseline.through), "expires_at": _n(expires_at)}
         try:
-            self._db.put_item(TableName=self._table, ConditionExpression=condition,
-                              Item={"pk": _s(f"WAVE#{key}"), "sk": _s("BASELINE"), "rate": _n(baseline.rate),
-                                    "through": _s(baseline.through), "expires_at": _n(expires_at)},
+            self._db.put_item(TableName=self._table, ConditionExpression=condition, Item=item,
                               **({"ExpressionAttributeValues": values} if values else {}))
         except ClientError as error:
             if conditional_failed(error):
-                self._read_cache.pop((f"WAVE#{key}", "BASELINE"), None)  # the winner's baseline is read next
+                self._baselines.pop(key, None)  # the winner's baseline is read next
                 return False
             raise
-        self._read_cache.pop((f"WAVE#{key}", "BASELINE"), None)
+        self._baselines[key] = (f"{self._clock():%Y%m%d%H}", item)
         return True
 
     # --- waves --------------------------------------------------------------------------------------
 
-    def add_wave_post(self, wave_key: str, post: WavePost, expires_at: int) -> None:
-        self._put([{
-            "pk": _s(f"WAVEPOST#{wave_key}"),
-            "sk": _s(f"{_iso(post.at)}#{post.case_id}"),
-            "case_id": _s(post.case_id),
-            "terms": {"L": [_s(term[:32]) for term in post.terms[:MAX_TERMS]]},
-            "followers": _n(max(0, post.followers)),
-            "author": _s(post.author),
-            "text": _s(post.text[:MAX_EXCERPT]),
-            "expires_at": _n(expires_at),
-        }])
-
-    def wave_posts(self, wave_key: str, since: datetime, limit: int) -> list[WavePost]:
-        response = self._db.query(
-            TableName=self._table,
-            KeyConditionExpression="pk = :pk AND sk >= :since",
-            ExpressionAttributeValues={":pk": _s(f"WAVEPOST#{wave_key}"), ":since": _s(_iso(since))},
-            Limit=limit,
-        )
-        buffered = self._buffered(f"WAVEPOST#{wave_key}", since)
-        return [
-            WavePost(
-                case_id=item["case_id"]["S"],
-                at=_parse(item["sk"]["S"].split("#", 1)[0]),
-                terms=tuple(term["S"] for term in item.get("terms", {}).get("L", [])),
-                followers=int(item.get("followers", {}).get("N", "0")),
-                author=item.get("author", {}).get("S", ""),
-                text=item.get("text", {}).get("S", ""),
-            )
-            for item in sorted([*buffered, *response.get("Items", [])], key=lambda item: item["sk"]["S"])[:limit]
-        ]
-
     def wave_state(self, wave_key: str) -> WaveState | None:
-        item = self._db.get_item(TableName=self._table, Key={"pk": _s(f"WAVE#{wave_key}"), "sk": _s("ALERT")},
-                                 ConsistentRead=True).get("Item")
+        item = self._wave_item(wave_key)
         return _wave_state(item) if item else None
+
+    def _wave_item(self, wave_key: str) -> dict[str, Any] | None:
+        if wave_key in self._waves:
+            return self._waves[wave_key]
+        item: dict[str, Any] | None = self._db.get_item(
+            TableName=self._table, Key={"pk": _s(f"WAVE#{wave_key}"), "sk": _s("ALERT")},
+            ConsistentRead=True).get("Item")
+        if self._buffer_writes:
+            self._waves[wave_key] = item
+        return item
 
     def claim_wave_alert(self, wave_key: str, case_id: str, wave_id: str, now: datetime, quiet_since: datetime,
                          expires_at: int) -> bool:
+        known = self._waves.get(wave_key)
+        if known is not None and "last_active_at" in known and int(known["last_active_at"]["N"]) >= int(
+                quiet_since.timestamp()) and (known.get("starter", {}).get("S") != case_id or "published_at" in known):
+            return False  # as read in this batch, the wave goes on: the conditional write would be refused
+        item = {"pk": _s(f"WAVE#{wave_key}"), "sk": _s("ALERT"), "starter": _s(case_id), "wave_id": _s(wave_id),
+                "started_at": _n(int(now.timestamp())), "last_active_at": _n(int(now.timestamp())),
+                "expires_at": _n(expires_at)}
         try:
             self._db.put_item(
                 TableName=self._table,
-                Item={"pk": _s(f"WAVE#{wave_key}"), "sk": _s("ALERT"), "starter": _s(case_id),
-                      "wave_id": _s(wave_id), "started_at": _n(int(now.timestamp())),
-                      "last_active_at": _n(int(now.timestamp())), "expires_at": _n(expires_at)},
+                Item=item,
                 # One writer wins: no wave yet, the last wave ended (quiet since before quiet_since), or our
                 # own claim whose alert was never published (the post is being retried). Items written
                 # before waves had an end carry no last_active_at: they count as ended.
@@ -352,11 +370,25 @@ class DynamoSignalStore:
             )
         except ClientError as error:
             if conditional_failed(error):
+                self._waves.pop(wave_key, None)  # another invocation claimed it: read it again if needed
                 return False
             raise
+        if self._buffer_writes:
+            self._waves[wave_key] = item
         return True
 
     def touch_wave(self, wave_key: str, now: datetime, expires_at: int) -> None:
+        if not self._buffer_writes:
+            self._touch(wave_key, now, expires_at)
+            return
+        known = self._waves.get(wave_key)
+        if known is not None and int(known.get("last_active_at", {}).get("N", "0")) >= int(now.timestamp()):
+            return  # claimed (or touched) at this time already
+        previous = self._touches.get(wave_key)
+        if previous is None or previous[0] < now:
+            self._touches[wave_key] = (now, max(expires_at, previous[1] if previous else 0))
+
+    def _touch(self, wave_key: str, now: datetime, expires_at: int) -> None:
         try:
             self._db.update_item(
                 TableName=self._table,

@@ -6,6 +6,9 @@ much as the last hour. A brand that gets 40 complaints an hour on every launch d
 new brand starts at 0 (any surge above ``min_count`` is a wave). Hours are folded once, by the first
 post that sees a new hour (the store's conditional write makes concurrent folders agree); the current
 hour is never folded, so a surge does not raise its own baseline while it is being judged.
+
+Hourly counts come from the journal the store keeps in memory (signals/window.py): its last hours, so a
+fold sees the hours it holds whole (``known_from``); an hour it no longer holds folds as quiet.
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ from datetime import UTC, datetime, timedelta
 from moderato.signals.store import Baseline
 
 HOUR = timedelta(hours=1)
-# Hour counters live this long (see engine): older unfolded hours are taken as quiet, and their
-# weight after this many hours is small anyway.
+# A fold reaches back at most this far: older unfolded hours are taken as quiet, and their weight after
+# this many hours is small anyway.
 MAX_FOLD_HOURS = 48
 
 
@@ -34,18 +37,24 @@ def alpha(half_life_hours: float) -> float:
     return 1.0 - 0.5 ** (1.0 / half_life_hours)
 
 
-def hours_to_fold(previous: Baseline | None, last_closed: datetime, bootstrap_hours: int) -> tuple[datetime, datetime]:
-    """The first and last hour whose counts the fold needs (first > last: nothing to read)."""
-    # Without a baseline, bootstrap from what the hour counters still hold (nothing on a new deployment).
+def hours_to_fold(previous: Baseline | None, last_closed: datetime, bootstrap_hours: int,
+                  known_from: datetime | None = None) -> tuple[datetime, datetime]:
+    """The first and last hour whose counts the fold needs (first > last: nothing to read).
+
+    ``known_from``: the first hour whose count is known whole (None: all are); a bootstrap averages only
+    known hours, so hours before the journal's reach do not dilute it."""
+    # Without a baseline, bootstrap from the hours still known (nothing on a new deployment).
     first = last_closed - (bootstrap_hours - 1) * HOUR if previous is None else bucket_hour(previous.through) + HOUR
+    if previous is None and known_from is not None:
+        first = max(first, min(known_from, last_closed))
     return max(first, last_closed - (MAX_FOLD_HOURS - 1) * HOUR), last_closed
 
 
 def learn(previous: Baseline | None, hourly: Mapping[str, int], last_closed: datetime, half_life_hours: float,
-          bootstrap_hours: int) -> Baseline:
+          bootstrap_hours: int, known_from: datetime | None = None) -> Baseline:
     """Fold the closed hours after ``previous`` into it; without one, start from the mean of the last
-    ``bootstrap_hours`` hours (0 on a new deployment)."""
-    first, last = hours_to_fold(previous, last_closed, bootstrap_hours)
+    ``bootstrap_hours`` hours that are known (0 on a new deployment)."""
+    first, last = hours_to_fold(previous, last_closed, bootstrap_hours, known_from)
     through = hour_bucket(last_closed)
     if previous is None:
         hours = max(1, int((last - first) / HOUR) + 1)

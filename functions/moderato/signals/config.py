@@ -99,9 +99,9 @@ class WaveConfig(_Section):
 
 
 class RetentionConfig(_Section):
-    fingerprint_hours: int = Field(default=48, ge=1)
-    rate_hours: int = Field(default=2, ge=1)
-    wave_days: int = Field(default=2, ge=1)
+    # The journal of recent posts: read back this far at a cold start, and kept (TTL) a little longer.
+    # At least the long wave window and the hour before it (the baseline folds whole hours).
+    journal_hours: int = Field(default=4, ge=1, le=24)
     baseline_days: int = Field(default=14, ge=1)
 
 

@@ -1,11 +1,21 @@
-"""The signal engine: what one post alone cannot show, computed from the signals table.
+"""The signal engine: what one post alone cannot show, computed from the recent past.
 
 ``SignalEngine.assess`` is called by triage after the classifier and before the case is written. It
-records what this post adds (fingerprint, rate counters, wave counters; once per post: triage calls it
-with ``first`` only for a post that has no case yet, so a redelivery counts nothing twice), reads what
-the recent past says, and returns the adjusted verdict, the priority,
-at most one wave alert (or wave escalation) to publish, and earlier posts of a flood that now deserve
-the duplicate reason.
+reads what the recent past says (the store's in-memory window of the journal: near-duplicates, the
+author's rate, the wave's minutes), records what this post adds (one journal entry: its fingerprint,
+author, thread, label and wave; once per post: triage calls it with ``first`` only for a post that has
+no case yet, so a redelivery counts nothing twice), and returns the adjusted verdict, the priority, at
+most one wave alert (or wave escalation) to publish, and earlier posts of a flood that now deserve the
+duplicate reason.
+
+Per batch: ``prepare`` (one read of what other invocations journaled since the last batch, one read of
+the batch's repeat offenders), ``assess`` per post (no call, except the rare wave claims and a baseline
+fold once an hour per wave), ``flush`` (one write of the batch's journal entries).
+
+Across concurrent invocations: each sees the others' posts once they are written and read, that is
+from its next batch on (eventually consistent, as the band queries were). A flood split across two
+batches triaged at the same moment is found by the next post of it, which also gives the earlier ones
+their duplicate reason; a wave counted by two invocations is claimed once (a conditional write).
 Pure: the store is a Protocol, time comes from the caller.
 """
 
@@ -20,7 +30,7 @@ from moderato.models import Author, Label, Post, Verdict
 from moderato.reasons import Reason, reason
 from moderato.settings import BrandAccount
 from moderato.signals import codes
-from moderato.signals.baseline import HOUR, MAX_FOLD_HOURS, hour_bucket, hours_to_fold, learn
+from moderato.signals.baseline import HOUR, hour_bucket, hours_to_fold, learn
 from moderato.signals.config import SignalsConfig
 from moderato.signals.decide import (
     Signal,
@@ -41,7 +51,7 @@ from moderato.signals.identity import (
     is_new_account,
 )
 from moderato.signals.links import check_links
-from moderato.signals.store import FingerprintRecord, SignalStore, WavePost, WaveState
+from moderato.signals.store import FingerprintRecord, JournalEntry, SignalStore, WavePost, WaveState
 from moderato.signals.text import excerpt, negative_words, terms, words
 from moderato.signals.waves import (
     WAVE_ESCALATED,
@@ -103,13 +113,21 @@ class SignalEngine:
     config: SignalsConfig
     accounts: Mapping[str, BrandAccount] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        dup, behaviour, waves = self.config.duplicates, self.config.behaviour, self.config.waves
+        recent = max(dup.author_window_minutes, dup.coordinated_window_minutes, behaviour.burst_window_minutes)
+        # Wave posts for the long window, and the hour before it whole for the baseline's fold.
+        journal = max(timedelta(hours=self.config.retention.journal_hours),
+                      timedelta(hours=waves.long_window_hours + 1), timedelta(minutes=waves.short_window_minutes))
+        self.store.window.configure(recent=timedelta(minutes=recent), waves=journal)
+
     def assess(self, post: Post, verdict: Verdict, case_id: str, now: datetime, first: bool = True) -> Assessment:
         """``first``: the post has no case yet, so it is counted. Triage knows it from the batch's one read
         of the cases table; False re-assesses an existing case whose routing did not finish (reads only,
         and the wave claim it may have made is re-published, never a second one)."""
         at = min(post.created_at.astimezone(UTC), now)  # the platform's time, never in our future
         signals = self._identity_signals(post, at) + self._link_signals(post)
-        behaviour, recent_posts = self._behaviour_signals(post, at, now, first)
+        behaviour, recent_posts = self._behaviour_signals(post, case_id, at, first)
         signals += behaviour
         tokens = words(post.text)  # normalized once: the fingerprint, the wave's terms, the sentiment count
         fp = fingerprint_of(tokens)
@@ -124,15 +142,17 @@ class SignalEngine:
         adjusted = adjust(verdict, signals)
         flagged = adjusted.label == Label.SPAM and any(s.code in DUPLICATE_CODES for s in signals)
         retro = [Retro(r, reason, fp_bands(r)) for r, reason in flood] if flagged else []
-        if first and eligible:
+        counted = self._counted(tokens, adjusted.label, protected)
+        key = wave_key(post.account_id, subject_of(post.text, self.config.waves.subjects)) if counted else None
+        if first and case_id not in self.store.window:
             # What the cluster's share of complaints counts: a protected normal post is a customer's.
             stored_label = (Label.COMPLAINT if protected and adjusted.label == Label.NORMAL else adjusted.label).value
-            record = FingerprintRecord(case_id, fp.signature, at, author_key(post), _thread(post), stored_label,
-                                       flagged)
-            expires = _epoch(now + timedelta(hours=self.config.retention.fingerprint_hours))
-            self.store.add_fingerprint(record, fp.bands(), expires)
-        counted = self._counted(tokens, adjusted.label, protected)
-        alert, wave_reasons = self._wave(post, tokens, counted, case_id, at, now, first)
+            wave_post = (WavePost(case_id, at, tuple(terms(tokens)), post.author.followers or 0, _author_name(post),
+                                  excerpt(post.text)) if key is not None else None)
+            entry = JournalEntry(case_id, at, author_key(post), _thread(post), stored_label, flagged,
+                                 fp.signature if eligible else None, key, wave_post)
+            self.store.journal(entry, _epoch(now + timedelta(hours=self.config.retention.journal_hours)))
+        alert, wave_reasons = self._wave(post, key, case_id, at, now)
         if wave_reasons:
             adjusted = adjusted.model_copy(update={"reasons": [*adjusted.reasons, *wave_reasons]})
         return Assessment(verdict=adjusted, priority_raised=raises_priority(adjusted.label, signals),
@@ -143,12 +163,19 @@ class SignalEngine:
         self.store.mark_flagged(retro.record, retro.bands)
 
     def prepare(self, posts: list[Post]) -> None:
-        """Before a batch's assessments: read what every post of it will look up by key, in one call."""
-        self.store.prefetch([(offender_key(post.platform.value, post.author.id), "TOTAL")
-                             for post in posts if post.author.id])
+        """Before a batch's assessments: bring the window up to date (one read of the journal), and read
+        what every post of it will look up by key (repeat offenders, baselines not read this hour), in
+        one call."""
+        self.store.refresh()
+        offenders = [(offender_key(post.platform.value, post.author.id), "TOTAL") for post in posts if post.author.id]
+        # The learned baseline of each wave a post may count in (whether it counts is known only later).
+        subjects = self.config.waves.subjects
+        baselines = [(f"WAVE#{wave_key(post.account_id, subject_of(post.text, subjects))}", "BASELINE")
+                     for post in posts]
+        self.store.prefetch(offenders + baselines)
 
     def flush(self) -> None:
-        """Write what this batch's assessments buffered (one call for the batch, see the store)."""
+        """Write what this batch's assessments journaled (one call for the batch, see the store)."""
         self.store.flush()
 
     def wave_published(self, alert: WaveAlert, at: datetime) -> None:
@@ -208,18 +235,16 @@ class SignalEngine:
 
     # --- how the author behaves ---------------------------------------------------------------------
 
-    def _behaviour_signals(self, post: Post, at: datetime, now: datetime, first: bool) -> tuple[list[Signal], int]:
+    def _behaviour_signals(self, post: Post, case_id: str, at: datetime, first: bool) -> tuple[list[Signal], int]:
         """The author's burst and repeat-offender signals, and how many posts the author wrote in the window."""
         behaviour = self.config.behaviour
-        author = author_key(post)
-        rate_key = f"RATE#{author}"
-        if first:
-            expires = _epoch(now + timedelta(hours=self.config.retention.rate_hours))
-            self.store.increment(rate_key, minute_bucket(at), 1, expires)
         window = behaviour.burst_window_minutes
-        counts = self.store.counts(rate_key, minute_bucket(at - timedelta(minutes=window - 1)), minute_bucket(at))
-        in_minute = counts.get(minute_bucket(at), 0)
-        in_window = sum(counts.values())
+        counts = self.store.window.author_minutes(author_key(post), minute_bucket(at - timedelta(minutes=window - 1)),
+                                                  minute_bucket(at))
+        # The post itself counts: journaled after this read when it is new, already there when retried.
+        own = 1 if first and case_id not in self.store.window else 0
+        in_minute = counts.get(minute_bucket(at), 0) + own
+        in_window = sum(counts.values()) + own
         signals: list[Signal] = []
         if in_minute >= behaviour.burst_per_minute:
             signals.append(Signal(codes.AUTHOR_BURST, f"{in_minute} posts in 1 min", Strength.FLOOD))
@@ -257,7 +282,7 @@ class SignalEngine:
     def _neighbours(self, fp: Fingerprint, case_id: str, at: datetime) -> list[FingerprintRecord]:
         dup = self.config.duplicates
         since = at - timedelta(minutes=max(dup.author_window_minutes, dup.coordinated_window_minutes))
-        return [r for r in self.store.similar(fp.bands(), since, dup.max_candidates)
+        return [r for r in self.store.window.similar(fp.signature, since, dup.max_candidates)
                 if r.case_id != case_id and similarity(r.signature, fp.signature) >= dup.min_similarity]
 
     def _duplicate_signals(self, post: Post, at: datetime, neighbours: list[FingerprintRecord],
@@ -309,15 +334,13 @@ class SignalEngine:
         negative, positive = negative_words(tokens)
         return negative >= waves.negative_min_words and negative > positive
 
-    def _wave(self, post: Post, tokens: list[str], counted: bool, case_id: str, at: datetime, now: datetime,
-              first: bool) -> tuple[WaveAlert | None, list[Reason]]:
+    def _wave(self, post: Post, key: str | None, case_id: str, at: datetime,
+              now: datetime) -> tuple[WaveAlert | None, list[Reason]]:
+        """``key``: the wave the post counts in (None: it does not count); it is journaled already."""
         config = self.config.waves
-        if not counted:
+        if key is None:
             return None, []
-        subject = subject_of(post.text, config.subjects)
-        key = wave_key(post.account_id, subject)
-        if first:
-            self._count_in_wave(post, tokens, key, case_id, at, now)
+        subject = key.rsplit("#", 1)[1]
         level = self._current_level(key, at, now)
         if level is None:
             return None, []
@@ -342,25 +365,13 @@ class SignalEngine:
                             escalation=joined)
         return alert, [*reasons, reason(codes.WAVE_ESCALATED, f"wave {state.wave_id}: {joined.followers:,} followers")]
 
-    def _count_in_wave(self, post: Post, tokens: list[str], key: str, case_id: str, at: datetime,
-                       now: datetime) -> None:
-        counter_key = f"WAVE#{key}"
-        expires = _epoch(now + timedelta(days=self.config.retention.wave_days))
-        # Hour counters feed the learned baseline, which reads at most MAX_FOLD_HOURS back; the minute
-        # and its hour are counted in one write, kept as long as the longer of the two needs.
-        counters_expire = max(expires, _epoch(now + (MAX_FOLD_HOURS + 1) * HOUR))
-        self.store.increment(counter_key, minute_bucket(at), 1, counters_expire, also=hour_bucket(at))
-        self.store.add_wave_post(key, WavePost(case_id, at, tuple(terms(tokens)), post.author.followers or 0,
-                                               _author_name(post), excerpt(post.text)), expires)
-
     def _current_level(self, key: str, at: datetime, now: datetime) -> WaveLevel | None:
         """Both windows against the learned usual rate; None when neither is above its threshold."""
         config = self.config.waves
-        counter_key = f"WAVE#{key}"
-        # One read for both windows: the minute counters of the long window hold the short one.
+        # One read for both windows: the minutes of the long window hold the short one.
         long_since = at - timedelta(minutes=config.long_window_hours * 60 - 1)
-        minutes = self.store.counts(counter_key, minute_bucket(long_since), minute_bucket(at))
-        usual = self._usual_rate(counter_key, key, at, now)
+        minutes = self.store.window.wave_minutes(key, minute_bucket(long_since), minute_bucket(at))
+        usual = self._usual_rate(key, at, now)
         level = self._level(minutes, at, usual)
         if not level.active:
             return None
@@ -375,7 +386,7 @@ class SignalEngine:
 
     def _alert(self, post: Post, key: str, subject: str, level: WaveLevel, at: datetime, now: datetime, *,
                starter_case_id: str, wave: WaveState | None = None, escalation: Amplifier | None = None) -> WaveAlert:
-        posts = self.store.wave_posts(key, at - timedelta(minutes=level.trigger.minutes), 200)
+        posts = self.store.window.wave_posts(key, at - timedelta(minutes=level.trigger.minutes), 200)
         return build_alert(key=key, account_id=post.account_id, brand=post.brand, platform=post.platform.value,
                            subject=subject, level=level, posts=posts, starter_case_id=starter_case_id, now=now,
                            config=self.config.waves, influencer_followers=self.config.behaviour.influencer_followers,
@@ -388,16 +399,18 @@ class SignalEngine:
         short = sum(n for bucket, n in minutes.items() if bucket >= short_first)
         return wave_level(short, sum(minutes.values()), usual, config)
 
-    def _usual_rate(self, counter_key: str, key: str, at: datetime, now: datetime) -> float:
+    def _usual_rate(self, key: str, at: datetime, now: datetime) -> float:
         """The learned hourly rate of this account and subject, folding the hours closed since last time."""
         waves = self.config.waves
         last_closed = at.replace(minute=0, second=0, microsecond=0) - HOUR
         stored = self.store.baseline(key)
         if stored is not None and stored.through >= hour_bucket(last_closed):
             return stored.rate
-        first, last = hours_to_fold(stored, last_closed, waves.baseline_bootstrap_hours)
-        hourly = self.store.counts(counter_key, hour_bucket(first), hour_bucket(last)) if first <= last else {}
-        learned = learn(stored, hourly, last_closed, waves.baseline_half_life_hours, waves.baseline_bootstrap_hours)
+        known = self.store.window.first_whole_hour()
+        first, last = hours_to_fold(stored, last_closed, waves.baseline_bootstrap_hours, known)
+        hourly = self.store.window.wave_hours(key, first, last) if first <= last else {}
+        learned = learn(stored, hourly, last_closed, waves.baseline_half_life_hours, waves.baseline_bootstrap_hours,
+                        known)
         expires = _epoch(now + timedelta(days=self.config.retention.baseline_days))
         if self.store.save_baseline(key, learned, stored, expires):
             return learned.rate

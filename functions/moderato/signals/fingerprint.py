@@ -10,14 +10,14 @@ stays near 0.75, and MinHash estimates exactly that share; a 64-bit SimHash move
   "not delivered" is not "delivered, not". Two texts on the same topic share words, rarely pairs.
 - Signature: ``PERMUTATIONS`` (64) minimum hashes, each kept to its low 16 bits (b-bit MinHash): two
   texts agree on a value with probability ≈ their Jaccard similarity, so the share of equal values
-  estimates it (± 0.06). 64 × 4 hex digits fit in one small attribute.
+  estimates it (± 0.06). 64 × 16 bits: 128 bytes per post in the journal.
 - Lookup without a scan (LSH banding): the first ``BANDS`` × ``ROWS`` (6 × 1) values are cut into
-  6 bands of one value; a post is stored under each band key. Two texts with similarity s share at
-  least one band with probability 1 - (1 - s)⁶: 0.996 at s = 0.6, 0.98 at 0.5, 0.95 at 0.4. Ten
-  bands of two values (1 - (1 - s²)¹⁰: 0.99, 0.94, 0.82) caught the same edits no more often while
-  costing 10 items written and 10 queries per post instead of 6; a one-value band also finds more
-  unrelated candidates (0.74 at s = 0.2 instead of 0.33), which cost a few small reads and are then
-  dropped, since a candidate is kept only if its estimated similarity reaches ``min_similarity``.
+  6 bands of one value; the signal window (signals/window.py) indexes each post under each band.
+  Two texts with similarity s share at least one band with probability 1 - (1 - s)⁶: 0.996 at
+  s = 0.6, 0.98 at 0.5, 0.95 at 0.4. Ten bands of two values (1 - (1 - s²)¹⁰: 0.99, 0.94, 0.82)
+  caught the same edits no more often; a one-value band also finds more unrelated candidates (0.74
+  at s = 0.2 instead of 0.33), which cost a few microseconds each and are then dropped, since a
+  candidate is kept only if its estimated similarity reaches ``min_similarity``.
 
 Measured match rates and costs: docs/SIGNALS.md ("Near-duplicates").
 """

@@ -1,16 +1,23 @@
 """The port to the signals table, as the pure signal engine sees it (DynamoDB adapter: adapters/signal_store.py).
 
+What the engine needs of the recent past (near-duplicates, an author's rate, a wave's minutes, hours
+and posts) comes from the **journal**: every new post leaves one ``JournalEntry``, the store writes
+those of a batch together and keeps the recent ones of every invocation in memory, in a
+``SignalWindow`` (signals/window.py) that answers without a call. What must be shared exactly and
+at once, and is rare (a wave's claim and escalation, the learned baseline, repeat offenders), stays
+one item each, with conditional writes: one writer wins, the others read what it wrote.
+
 Every write names its ``expires_at`` (epoch seconds): nothing in the signals table lives forever.
-Counters are generic (key, bucket) -> number, incremented atomically, so concurrent triage invocations
-never lose a count. Updates that could race (the learned baseline, a wave's claim and escalation) are
-conditional: one writer wins, the others read what it wrote.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from moderato.signals.window import SignalWindow
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +46,21 @@ class WavePost:
 
 
 @dataclass(frozen=True, slots=True)
+class JournalEntry:
+    """What one new post adds to the recent past: its rate, its fingerprint, its place in a wave."""
+
+    case_id: str
+    at: datetime
+    author: str  # "<platform>:<author id>"
+    thread: str  # "<account id>:<thread id>"
+    label: str  # the label the post got (after signals; a protected normal post is stored as complaint)
+    flagged: bool = False
+    signature: tuple[int, ...] | None = None  # None: too short to be fingerprinted
+    wave_key: str | None = None  # "<account>#<subject>" when the post counts in a wave
+    wave_post: WavePost | None = None  # its samples, terms and audience, with ``wave_key``
+
+
+@dataclass(frozen=True, slots=True)
 class Baseline:
     """The usual rate of counted posts for one account and subject, learned hour by hour."""
 
@@ -57,17 +79,27 @@ class WaveState:
 
 
 class SignalStore(Protocol):
-    def add_fingerprint(self, record: FingerprintRecord, bands: list[str], expires_at: int) -> None: ...
-
-    def similar(self, bands: list[str], since: datetime, limit: int) -> list[FingerprintRecord]:
-        """Posts stored under any of these band keys since ``since``, newest first, one per case."""
+    @property
+    def window(self) -> SignalWindow:
+        """The recent past as journaled by every invocation (as of the last ``refresh``), with this
+        invocation's own entries at once."""
         ...
 
-    def mark_flagged(self, record: FingerprintRecord, bands: list[str]) -> None: ...
+    def refresh(self) -> None:
+        """Read what other invocations journaled since the last refresh (once per batch, before it)."""
+        ...
+
+    def journal(self, entry: JournalEntry, expires_at: int) -> None:
+        """Record a new post: in the window at once, written at ``flush`` (with the batch's others)."""
+        ...
+
+    def mark_flagged(self, record: FingerprintRecord, bands: list[str]) -> None:
+        """The post now carries the duplicate reason it deserves: no flood revisits it."""
+        ...
 
     def increment(self, key: str, bucket: str, amount: int, expires_at: int, also: str | None = None) -> int:
-        """Atomically add ``amount`` to the counter and return its new value; ``also``: another bucket of the
-        same key that gets the same amount in the same write (a minute and its hour)."""
+        """Atomically add ``amount`` to the counter and return its new value (repeat offenders); ``also``:
+        another bucket of the same key that gets the same amount in the same write."""
         ...
 
     def counts(self, key: str, first_bucket: str, last_bucket: str) -> dict[str, int]:
@@ -80,10 +112,6 @@ class SignalStore(Protocol):
         """Store ``baseline`` only if the stored one is still ``previous`` (None: none yet); False if another
         invocation folded the same hours first."""
         ...
-
-    def add_wave_post(self, wave_key: str, post: WavePost, expires_at: int) -> None: ...
-
-    def wave_posts(self, wave_key: str, since: datetime, limit: int) -> list[WavePost]: ...
 
     def wave_state(self, wave_key: str) -> WaveState | None: ...
 
@@ -112,6 +140,6 @@ class SignalStore(Protocol):
         ...
 
     def flush(self) -> None:
-        """Write what the store kept in memory (fingerprints and wave posts of one batch); reads before
+        """Write what the store kept in memory (the batch's journal entries, wave touches); reads before
         that already see it."""
         ...

@@ -1,8 +1,8 @@
 """Crisis waves: many negative posts on one subject for one account, faster than its usual rate.
 
 Per (brand account, subject) the engine counts negative posts (complaints, crises, and normal posts
-the classifier read as complaining or negative) in minute and hour counters, and learns the usual
-hourly rate (signals/baseline.py). A wave starts when either window is well above usual:
+the classifier read as complaining or negative) per minute and per hour (in the signal window, from the
+journal), and learns the usual hourly rate (signals/baseline.py). A wave starts when either window is well above usual:
 
 - the short window (15 min): at least ``min_count`` posts and ``baseline_ratio`` × the usual count;
 - the long window (3 h), for slow waves that never surge in 15 minutes: at least ``long_min_count``

@@ -2,40 +2,38 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from moderato.models import Case, CaseEvent
-from moderato.signals.store import Baseline, FingerprintRecord, WavePost, WaveState
+from moderato.signals.store import Baseline, FingerprintRecord, JournalEntry, WaveState
+from moderato.signals.window import SignalWindow
+from moderato.triage.cases import opening_event
 
 
 class MemorySignalStore:
+    """The journal is the window itself: every invocation shares it, as if each batch were read at once.
+    It is pruned by the posts' own times (the tests' clock), as the adapter prunes by the wall clock."""
+
     def __init__(self) -> None:
-        self.fingerprints: dict[str, dict[str, FingerprintRecord]] = {}
+        self.window = SignalWindow()
+        self.journaled: list[JournalEntry] = []
         self.counters: dict[tuple[str, str], int] = {}
-        self.wave_items: dict[str, list[WavePost]] = {}
         self.claims: dict[str, dict[str, Any]] = {}
         self.baselines: dict[str, Baseline] = {}
         self.expiries: list[int] = []
 
-    def add_fingerprint(self, record: FingerprintRecord, bands: list[str], expires_at: int) -> None:
-        self.expiries.append(expires_at)
-        for band in bands:
-            self.fingerprints.setdefault(band, {})[record.case_id] = record
+    def refresh(self) -> None:
+        """Every journaled post is in the window already."""
 
-    def similar(self, bands: list[str], since: datetime, limit: int) -> list[FingerprintRecord]:
-        found: dict[str, FingerprintRecord] = {}
-        for band in bands:
-            records = sorted(self.fingerprints.get(band, {}).values(), key=lambda r: r.at, reverse=True)
-            for record in [r for r in records if r.at >= since][:limit]:
-                found.setdefault(record.case_id, record)
-        return sorted(found.values(), key=lambda r: r.at, reverse=True)
+    def journal(self, entry: JournalEntry, expires_at: int) -> None:
+        self.expiries.append(expires_at)
+        if self.window.add(entry):
+            self.journaled.append(entry)
+        self.window.prune(entry.at)
 
     def mark_flagged(self, record: FingerprintRecord, bands: list[str]) -> None:
-        for band in bands:
-            if record.case_id in self.fingerprints.get(band, {}):
-                self.fingerprints[band][record.case_id] = replace(record, flagged=True)
+        self.window.flag([record.case_id])
 
     def increment(self, key: str, bucket: str, amount: int, expires_at: int, also: str | None = None) -> int:
         self.expiries.append(expires_at)
@@ -46,13 +44,6 @@ class MemorySignalStore:
 
     def counts(self, key: str, first_bucket: str, last_bucket: str) -> dict[str, int]:
         return {b: n for (k, b), n in self.counters.items() if k == key and first_bucket <= b <= last_bucket}
-
-    def add_wave_post(self, wave_key: str, post: WavePost, expires_at: int) -> None:
-        self.expiries.append(expires_at)
-        self.wave_items.setdefault(wave_key, []).append(post)
-
-    def wave_posts(self, wave_key: str, since: datetime, limit: int) -> list[WavePost]:
-        return sorted([p for p in self.wave_items.get(wave_key, []) if p.at >= since], key=lambda p: p.at)[:limit]
 
     def baseline(self, key: str) -> Baseline | None:
         return self.baselines.get(key)
@@ -115,35 +106,36 @@ class MemorySignalStore:
 
 
 class MemoryCases:
+    """The case store in memory: like CaseStore, a new case's history is its derived opening event."""
+
     def __init__(self) -> None:
         self.cases: dict[str, Case] = {}
-        self.routed: set[str] = set()
         self.events: list[CaseEvent] = []
+        self.expiries: dict[str, datetime] = {}  # the retention a save gave a case (CaseStore's expires_at)
 
-    def create(self, case: Case, event: CaseEvent, expires_at: datetime | None = None) -> tuple[Case, bool, bool]:
+    def create(self, case: Case, expires_at: datetime | None = None) -> tuple[Case, bool]:
         if case.case_id in self.cases:
-            return self.cases[case.case_id], False, case.case_id in self.routed
+            return self.cases[case.case_id], False
         self.cases[case.case_id] = case
-        self.events.append(event)
-        return case, True, False
+        self.events.append(opening_event(case))
+        return case, True
 
-    def existing(self, case_ids: list[str]) -> dict[str, tuple[Case, bool]]:
-        return {case_id: (self.cases[case_id], case_id in self.routed) for case_id in case_ids
-                if case_id in self.cases}
+    def existing(self, case_ids: list[str]) -> dict[str, Case]:
+        return {case_id: self.cases[case_id] for case_id in case_ids if case_id in self.cases}
 
-    def create_many(self, new: list[tuple[Case, CaseEvent, datetime | None]]) -> set[str]:
-        return {case.case_id for case, event, expires in new if self.create(case, event, expires)[1]}
-
-    def mark_routed(self, case_id: str, at: datetime) -> None:
-        self.routed.add(case_id)
+    def create_many(self, new: list[tuple[Case, datetime | None]]) -> set[str]:
+        return {case.case_id for case, expires in new if self.create(case, expires)[1]}
 
     def get(self, case_id: str) -> Case | None:
         return self.cases.get(case_id)
 
-    def save(self, case: Case, event: CaseEvent, expected_version: int) -> Case:
+    def save(self, case: Case, event: CaseEvent, expected_version: int, retain: bool = False,
+             expires_at: datetime | None = None) -> Case:
         assert self.cases[case.case_id].version == expected_version
         self.cases[case.case_id] = case
         self.events.append(event)
+        if expires_at is not None and not retain and case.queue is None:
+            self.expiries[case.case_id] = expires_at
         return case
 
 

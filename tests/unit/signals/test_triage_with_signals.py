@@ -14,7 +14,7 @@ from moderato.models import Author, Label, Post, Verdict
 from moderato.reasons import reason
 from moderato.settings import SlaPolicy, load_brand_accounts
 from moderato.signals import SignalEngine, codes, load_signals_config, record_confirmed_spam
-from moderato.triage_service import TriageService
+from moderato.triage.service import TriageService
 from tests.unit.signals.fakes import MemoryCases, MemorySignalStore, Recorder
 
 PAGE = "206070979425408"
@@ -244,8 +244,11 @@ def test_a_redelivery_counts_nothing_twice() -> None:
     service.triage(first)
     service.triage(first)
     assert len(cases.cases) == 1
-    wave_counters = [n for (key, bucket), n in store.counters.items() if key.startswith("WAVE#")]
-    assert wave_counters == [1, 1]
+    # One journal entry, so the post counts once in its wave and in its author's rate.
+    [entry] = store.journaled
+    assert entry.wave_key == f"{PAGE}#delivery"
+    assert store.window.wave_minutes(entry.wave_key, "M#202605300000", "M#202605302359") == {"M#202605300900": 1}
+    assert store.window.author_minutes(entry.author, "M#202605300000", "M#202605302359") == {"M#202605300900": 1}
 
 
 def test_a_confirmed_spammer_is_remembered() -> None:

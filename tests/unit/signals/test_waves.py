@@ -12,8 +12,8 @@ from moderato.alerting.format import format_alert
 from moderato.models import Label, Post, Verdict
 from moderato.signals import codes
 from moderato.signals.baseline import hour_bucket
-from moderato.signals.store import Baseline
-from moderato.triage_service import TriageService
+from moderato.signals.store import Baseline, JournalEntry, WavePost
+from moderato.triage.service import TriageService
 from tests.unit.signals.test_triage_with_signals import PAGE, START, Clock, make_service, post, reasons
 
 LATE = "Ma commande n'est toujours pas livrée, c'était pour aujourd'hui, numéro {n}"
@@ -63,9 +63,12 @@ def test_a_slow_wave_is_seen_by_the_long_window() -> None:
 
 def test_the_usual_rate_is_learned_per_account_and_subject() -> None:
     service, _, out, store, clock = make_service()
-    # The last day held 20 complaints an hour about deliveries on this page (a busy season).
-    for hours_ago in range(1, 25):
-        store.increment(f"WAVE#{KEY}", hour_bucket(START - timedelta(hours=hours_ago)), 20, 10**10)
+    # The journal's last four hours (all it keeps, what a new baseline starts from) held 20 complaints an
+    # hour about deliveries on this page (a busy season).
+    for n in range(80):
+        at = START - timedelta(hours=4) + timedelta(minutes=3 * n)
+        store.journal(JournalEntry(f"earlier-{n}", at, f"facebook:e{n}", f"{PAGE}:t", "complaint", wave_key=KEY,
+                                   wave_post=WavePost(f"earlier-{n}", at)), 10**10)
     late(service, clock, 0, 12, 70)  # 12 in 14 min: an ordinary quarter of an hour for this page now
     assert out.waves == [] and store.baselines[KEY].rate == 20.0
     late(service, clock, 12, 30, 25, start=clock.now + timedelta(minutes=15))  # 30 in 12.5 min: 3 x usual
