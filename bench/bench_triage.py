@@ -7,7 +7,11 @@ ones, so the figures include the reads of a warm table, not only of an empty one
 
 The floor is the fewest calls a post strictly needs when triage works per SQS batch: one read of the
 batch's state (BatchGetItem), one write of its items (BatchWriteItem, 25 items a call), one send per
-review queue the batch uses (SendMessageBatch), one publish per crisis alert.
+review queue the batch uses (SendMessageBatch), one publish per crisis alert. Triage writes each new
+case with a PutItem of its own, above that floor: a case must be written only if it does not exist, which
+BatchWriteItem cannot say, and a transaction, which can, bills every item twice.
+
+"Before" is the same bench run on earlier trees (commits named below), recorded when they were measured.
 """
 
 from __future__ import annotations
@@ -17,6 +21,11 @@ from collections import Counter
 from dataclasses import dataclass
 
 BATCHES = 3
+# (calls, WCU, RCU) per post, measured by this bench on earlier trees.
+BEFORE = {
+    "8dde5bb (idempotency utility, a query per band, a send per case)": (24.3, 45.3, 6.7),
+    "e067278 (batched reads and sends, routed markers, case transaction)": (6.17, 21.70, 0.92),
+}
 
 
 @dataclass
@@ -81,6 +90,12 @@ def run() -> None:
     print(f"  log bytes per post       {figures.log_bytes / posts:6.0f}")
     print(f"  handler time per post    {figures.seconds / posts * 1000:6.1f} ms, of which in moto "
           f"{figures.aws_seconds / posts * 1000:.1f} ms")
+    print("  per post                   calls     WCU     RCU")
+    for tree, (calls, wcu, rcu) in BEFORE.items():
+        print(f"    before {tree}")
+        print(f"    {'':22s} {calls:7.2f} {wcu:7.2f} {rcu:7.2f}")
+    print(f"    now {'':18s} {total / posts:7.2f} {figures.wcu / posts:7.2f} {figures.rcu / posts:7.2f}"
+          f"   target: calls <= 3 ({'met' if total / posts <= 3 else 'MISSED'})")
 
 
 if __name__ == "__main__":

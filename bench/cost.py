@@ -36,10 +36,19 @@ PRICES_DATE = "2026-12-05"
 LATENCY_MS = {"dynamodb": 6.0, "dynamodb-batch": 10.0, "sqs": 8.0, "sns": 15.0, "s3": 20.0,
               "secretsmanager": 20.0}
 FULL_VCPU_MB = 1769  # Lambda gives one full vCPU at this memory; less memory, proportionally less CPU
-LAMBDA_LOG_BYTES = 420  # START, END, REPORT (and the X-Ray trace line) per invocation
-ACCESS_LOG_BYTES = 430  # one HTTP API access log line in template.yaml's format
+LAMBDA_LOG_BYTES = 420  # START, END, REPORT (and the X-Ray trace line) per invocation, at SystemLogLevel INFO
 LOG_EVENT_OVERHEAD = 26  # CloudWatch counts 26 bytes per log event on top of its text
+# What API Gateway puts in one access log line for a platform's webhook delivery (a Meta POST).
+ACCESS_LOG_CONTEXT = {
+    "$context.requestId": "Jb2mXhOwliAEJkQ=", "$context.requestTime": "05/Dec/2026:02:25:35 +0000",
+    "$context.identity.sourceIp": "173.252.127.118", "$context.identity.userAgent": "facebookexternalua",
+    "$context.httpMethod": "POST", "$context.routeKey": "POST /webhooks/{platform}",
+    "$context.path": "/prod/webhooks/meta", "$context.status": "200", "$context.responseLength": "21",
+    "$context.responseLatency": "23", "$context.integrationLatency": "21", "$context.integrationStatus": "200",
+    "$context.integrationErrorMessage": "-",
+}
 BATCH = 10
+TARGET_USD = 5.0  # per million posts, all items included
 WEBHOOK_REQUESTS = 50
 
 
@@ -101,6 +110,26 @@ def _memory(logical_id: str) -> int:
                 if spec.logical_id == logical_id)
 
 
+def access_log_bytes() -> int:
+    """One access log line in template.yaml's format, its variables filled with a real delivery's values."""
+    from bench.triage_run import REPO
+    from moderato_local.template import Template
+
+    line = str(Template.load(REPO / "template.yaml").properties("HttpApi")["AccessLogSettings"]["Format"])
+    for variable in sorted(ACCESS_LOG_CONTEXT, key=len, reverse=True):
+        line = line.replace(variable, ACCESS_LOG_CONTEXT[variable])
+    return len(line.encode("utf-8"))
+
+
+def lambda_log_bytes() -> int:
+    """Lambda's own lines per invocation: none below INFO (template.yaml's LambdaSystemLogLevel default)."""
+    from bench.triage_run import REPO
+    from moderato_local.template import Template
+
+    level = Template.load(REPO / "template.yaml").parameter_defaults().get("LambdaSystemLogLevel", "INFO")
+    return LAMBDA_LOG_BYTES if level in ("DEBUG", "INFO") else 0
+
+
 def _lambda_seconds(cpu: float, latency: float, memory: int) -> float:
     return cpu * max(1.0, FULL_VCPU_MB / memory) + latency
 
@@ -121,8 +150,9 @@ def lines(webhook: WebhookFigures, triage: TriageFigures) -> list[tuple[str, flo
                     + sum(v for k, v in triage_calls.items() if k.startswith("sqs.")) + 2 / BATCH)
     wcu = webhook.wcu + triage.wcu / posts
     rcu = triage.rcu / posts
-    log_bytes = (webhook.log_bytes + triage.log_bytes / posts + ACCESS_LOG_BYTES + LAMBDA_LOG_BYTES
-                 + LAMBDA_LOG_BYTES / BATCH + LOG_EVENT_OVERHEAD * 6)
+    platform_lines = lambda_log_bytes()
+    log_bytes = (webhook.log_bytes + triage.log_bytes / posts + access_log_bytes() + platform_lines
+                 + platform_lines / BATCH + LOG_EVENT_OVERHEAD * (2 + (4 if platform_lines else 0)))
     p = PRICES
     return [
         ("API Gateway HTTP API requests", p["api_http_per_million"], "1 request per delivery"),
@@ -154,7 +184,7 @@ def main() -> int:
           f"batches of {BATCH})")
     for item, usd, how in rows:
         print(f"  {item:32s} {usd:7.2f}   {how}")
-    print(f"  {'total':32s} {total:7.2f}")
+    print(f"  {'total':32s} {total:7.2f}   target <= {TARGET_USD:.2f}: {'met' if total <= TARGET_USD else 'MISSED'}")
     calls = sum(triage.calls.values()) / triage.posts
     webhook_calls = sum(webhook.calls.values())
     print(f"AWS calls per post: triage {calls:.2f} (floor {triage.floor_calls:.2f}), webhook {webhook_calls:.2f}")

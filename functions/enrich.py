@@ -29,10 +29,11 @@ from moderato.adapters.platform_tokens import PlatformTokens, SecretsManagerVaul
 from moderato.classify import classify
 from moderato.enrich.flow import EnrichService
 from moderato.enrich.settings import enrich_settings
+from moderato.models import ReviewQueue
 from moderato.people import load_person_links
 from moderato.platform_retry import backoff_seconds
-from moderato.text_pending import EnrichRequest
-from moderato.triage_service import TriageService
+from moderato.triage.service import TriageService
+from moderato.triage.text_pending import EnrichRequest
 
 logger = Logger()
 tracer = Tracer()
@@ -58,8 +59,9 @@ _service = EnrichService(
     # Triage's classifier, routing table and senders, without signals: a mention's text reaches them late.
     triage=TriageService(
         cases=_cases,
-        queues=CaseQueues({"SpamQueue": _settings.spam_queue_url, "ComplaintQueue": _settings.complaint_queue_url,
-                           "CrisisQueue": _settings.crisis_queue_url}, client("sqs")),
+        queues=CaseQueues({ReviewQueue.SPAM: _settings.spam_queue_url,
+                           ReviewQueue.COMPLAINT: _settings.complaint_queue_url,
+                           ReviewQueue.CRISIS: _settings.crisis_queue_url}, client("sqs")),
         alerts=_alerts, classify=classify, sla=_settings.sla, person_links=load_person_links(),
         alert_claims=_cases),
 )

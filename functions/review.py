@@ -32,7 +32,14 @@ from botocore.exceptions import BotoCoreError, ClientError
 from moderato.adapters.actions_queue import ActionsQueue
 from moderato.adapters.aws import AWS_RETRY_AFTER_SECONDS, client, is_aws_outage
 from moderato.adapters.case_queues import AlertPublisher
-from moderato.adapters.case_store import CaseFilter, CaseNotFound, CaseStore, InvalidCursor, StaleCaseVersion
+from moderato.adapters.case_store import (
+    INDEXED_QUEUES,
+    CaseFilter,
+    CaseNotFound,
+    CaseStore,
+    InvalidCursor,
+    StaleCaseVersion,
+)
 from moderato.adapters.offender_memory import DynamoOffenderMemory
 from moderato.console import asset, security_headers
 from moderato.models import Case, CaseStatus, Label, Platform
@@ -220,7 +227,6 @@ def list_cases(
 # A console filter (search, my claims, bans awaiting me) reads at most this many pages of the listing per
 # request, so one request stays bounded; the cursor it returns continues where it stopped.
 _FILTERED_PAGES = 10
-_ALL_QUEUES = ("CrisisQueue", "ComplaintQueue", "SpamQueue", "NONE")
 
 
 def _console_filter(reviewer: Reviewer, q: str | None, claimed: str | None,
@@ -253,7 +259,7 @@ def _read_filtered(page: Callable[[dict[str, Any] | None, int], tuple[list[Case]
 
 def _awaiting_approval(filters: CaseFilter, keep: Callable[[Case], bool] | None, limit: int) -> list[Case]:
     """Ban proposals wait on cases in any queue and status (a hidden spam case is closed): read each stream."""
-    queues = [filters.queue] if filters.queue else list(_ALL_QUEUES)
+    queues = [filters.queue] if filters.queue else list(INDEXED_QUEUES)
     statuses = [filters.status] if filters.status else [status.value for status in CaseStatus]
     found: list[Case] = []
     for queue in queues:

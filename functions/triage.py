@@ -2,12 +2,13 @@
 
 The posts of all the records of an SQS batch are triaged in one pass (``TriageService.triage_many``):
 one read of their cases, one write of their buffered signals, one SendMessageBatch per review queue,
-one write of routed markers, instead of a dozen calls per post. If that pass fails (an AWS error, a
-bug on one post), each record is triaged alone, so only the record at fault fails; what the batch
-pass already wrote is found again by then (cases, routed markers): nothing is duplicated.
-Partial batch responses: a record that fails (unparseable delivery, an update no parser can read once
-its good updates are triaged, AWS error) is reported alone, retried by SQS, and lands in IngestDLQ
-after maxReceiveCount, where it waits for a fix and a redrive.
+instead of a dozen calls per post. If that pass fails (an AWS error, a
+bug on one post), each record is triaged alone, so only the record at fault fails; the cases the batch
+pass already wrote are found again as this delivery's own and routed, never written twice.
+Partial batch responses: a record that fails (an AWS error, a bug) is reported alone, retried by SQS, and
+lands in IngestDLQ after maxReceiveCount, where it waits for a fix and a redrive. A delivery no parser can
+read (whole, or one update of it once its good updates are triaged) goes to IngestDLQ at once: the same
+bytes would fail the same way five times, and each retry would send its good posts' messages again.
 Lambda's ``Errors`` does not see such a record (the invocation succeeds), so each failure also emits
 ``TriageRecordFailures`` (EMF), which TriageRecordFailuresAlarm watches.
 Redeliveries by the platform are found by the batch's one read of the cases table (the case id
@@ -16,6 +17,8 @@ derives from the platform's own ids), and by each case's conditional write behin
 
 from __future__ import annotations
 
+import time
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,13 +33,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 from moderato.adapters.aws import client
 from moderato.adapters.case_queues import AlertPublisher, CaseQueues
 from moderato.adapters.case_store import CaseStore
-from moderato.adapters.delivery_ledger import DeliveryLedger
+from moderato.adapters.delivery_ledger import DeliveryLedger, Outcome
 from moderato.adapters.enrich_queue import EnrichQueue
+from moderato.adapters.ingest_dlq import IngestDeadLetters
 from moderato.adapters.ingest_queue import DeliveryStore
-from moderato.adapters.routed_markers import RoutedMarkers
 from moderato.adapters.signal_store import DynamoSignalStore
 from moderato.classify import classify
-from moderato.models import Delivery, Label, Post
+from moderato.models import Delivery, Label, Post, ReviewQueue
 from moderato.people import load_person_links
 from moderato.platforms import get_platform
 from moderato.platforms.base import (
@@ -51,7 +54,7 @@ from moderato.platforms.base import (
 from moderato.settings import triage_settings
 from moderato.signals import SignalEngine, signals_config
 from moderato.signals.waves import WaveAlert
-from moderato.triage_service import TriageOutcome, TriageService
+from moderato.triage.service import TriageOutcome, TriageService
 
 logger = Logger()
 tracer = Tracer()
@@ -66,12 +69,11 @@ _signals = (SignalEngine(DynamoSignalStore(_settings.signals_table_name, client(
                          signals_config(), _settings.brand_accounts)
             if _settings.signals_table_name else None)
 _cases = CaseStore(_settings.cases_table_name, client("dynamodb"))
-_markers = RoutedMarkers(_settings.signals_table_name, client("dynamodb")) if _settings.signals_table_name else None
 _service = TriageService(
     cases=_cases,
     queues=CaseQueues(
-        {"SpamQueue": _settings.spam_queue_url, "ComplaintQueue": _settings.complaint_queue_url,
-         "CrisisQueue": _settings.crisis_queue_url},
+        {ReviewQueue.SPAM: _settings.spam_queue_url, ReviewQueue.COMPLAINT: _settings.complaint_queue_url,
+         ReviewQueue.CRISIS: _settings.crisis_queue_url},
         client("sqs"),
     ),
     alerts=_alerts,
@@ -82,15 +84,23 @@ _service = TriageService(
     person_links=load_person_links(),
     alert_claims=_cases,
     text_requests=EnrichQueue(_settings.enrich_queue_url, client("sqs")) if _settings.enrich_queue_url else None,
-    markers=_markers,
 )
 _ledger = (DeliveryLedger(_settings.delivery_ledger_table_name, client("dynamodb"))
            if _settings.delivery_ledger_table_name else None)
+_dead_letters = IngestDeadLetters(_settings.ingest_dlq_url, client("sqs")) if _settings.ingest_dlq_url else None
 
 
 def triage_posts(posts: list[Post]) -> list[TriageOutcome]:
     """Triage these posts in one pass; metrics and logs only once the pass succeeded."""
     outcomes = _service.triage_many(posts)
+    # One EMF line per label and platform for the whole pass, not one per post: CloudWatch sums the
+    # values, and every logged byte is billed.
+    counted = Counter((o.case.label.value, o.case.post.platform.value) for o in outcomes)
+    for (label, platform), count in sorted(counted.items()):
+        with single_metric(name="PostsTriaged", unit=MetricUnit.Count, value=count,
+                           default_dimensions=metrics.default_dimensions) as metric:
+            metric.add_dimension(name="label", value=label)
+            metric.add_dimension(name="platform", value=platform)
     for outcome in outcomes:
         _observe(outcome)
     return outcomes
@@ -98,10 +108,6 @@ def triage_posts(posts: list[Post]) -> list[TriageOutcome]:
 
 def _observe(outcome: TriageOutcome) -> None:
     case = outcome.case
-    with single_metric(name="PostsTriaged", unit=MetricUnit.Count, value=1,
-                       default_dimensions=metrics.default_dimensions) as metric:
-        metric.add_dimension(name="label", value=case.label.value)
-        metric.add_dimension(name="platform", value=case.post.platform.value)
     if case.label == Label.CRISIS and outcome.created:
         metrics.add_metric(name="CrisisCases", unit=MetricUnit.Count, value=1)
     if case.label == Label.COMPLAINT and outcome.created:
@@ -134,7 +140,9 @@ def parse_record(record: SQSRecord) -> ParsedDelivery:
         payload = decode_json(_deliveries.body_of(delivery).encode("utf-8"))
         return platform.parse(payload, DeliveryContext(
             received_at=delivery.received_at,
-            raw_ref=delivery.body_s3_key or f"sqs:{record.message_id}",
+            # Stable across SQS retries and a redrive from IngestDLQ: how triage knows a case found again was
+            # written by this same delivery (TriageService.triage_many).
+            raw_ref=delivery.body_s3_key or f"delivery:{delivery.request_id}",
             brands=_settings.brands_by_account,
         ))
     except (WebhookError, ValueError, KeyError, TypeError) as error:
@@ -167,6 +175,10 @@ def triage_batch(records: list[SQSRecord]) -> list[str]:
     for record in records:
         try:
             delivery = parse_record(record)
+        except UnparseableDelivery as error:
+            if not set_aside_now(record, error):
+                failed.append(record.message_id)
+            continue
         except Exception as error:
             record_failed(record, error)
             failed.append(record.message_id)
@@ -180,34 +192,90 @@ def triage_batch(records: list[SQSRecord]) -> list[str]:
         logger.warning("batch pass failed: each record is triaged alone, so only the one at fault fails",
                        extra={"error": type(error).__name__, "records": len(parsed)})
     position = 0
+    finished: list[tuple[SQSRecord, Outcome]] = []
     for record, delivery in parsed:
         try:
             mine = (triage_posts(delivery.posts) if outcomes is None
                     else outcomes[position:position + len(delivery.posts)])
-            finish_record(record, delivery, [outcome.case.case_id for outcome in mine])
+            outcome = finish_record(record, delivery, [outcome.case.case_id for outcome in mine])
+            if outcome is not None:
+                finished.append((record, outcome))
         except Exception as error:
             record_failed(record, error)
             failed.append(record.message_id)
         position += len(delivery.posts)
+    if not record_outcomes([outcome for _, outcome in finished]):
+        for record, _ in finished:
+            record_failed(record, LedgerUnavailable("the batch's outcomes could not be written to the ledger"))
+            failed.append(record.message_id)
     return failed
 
 
-def finish_record(record: SQSRecord, parsed: ParsedDelivery, case_ids: list[str]) -> None:
-    """After its posts were triaged: set the unreadable updates aside, record the outcome in the ledger."""
+def finish_record(record: SQSRecord, parsed: ParsedDelivery, case_ids: list[str]) -> Outcome | None:
+    """After its posts were triaged: set the unreadable updates aside; the outcome for the ledger (None:
+    the delivery waits in IngestDLQ)."""
     if not parsed.posts and not parsed.unparseable:
         logger.info("delivery holds no post to triage (reactions, follows, own posts, edits we skip)")
     if parsed.unparseable:
-        # The good updates are triaged; the delivery, raw, goes on to IngestDLQ for the bad ones, and a
-        # redrive after the fix replays the good ones as no-ops (their cases exist and are routed).
-        # Sending only the bad updates to IngestDLQ (each as a delivery of its own) would spare the
-        # retries, but needs a per-platform envelope for one update and a new grant: until then the
-        # ledger at least names the good posts' cases next to "unparseable", so reconcile counts them.
+        # The good updates are triaged; the delivery, raw, goes to IngestDLQ for the bad ones. A redrive
+        # after the fix finds the good ones' cases as its own (same request id) and sends their messages
+        # once more, which consumers take (they key on the case id). The ledger names the good posts'
+        # cases next to "unparseable", so reconcile counts them.
         _note_case_ids(record, case_ids)
-        raise set_aside(record, parsed.unparseable)
-    if _ledger is not None:
-        # Part of the record: if this write fails, the record is retried and finds its posts' cases.
-        delivery = Delivery.model_validate_json(record.body)
-        _ledger.triaged(delivery.request_id, delivery.platform, delivery.received_at, case_ids, _now())
+        error = set_aside(record, parsed.unparseable)
+        if _dead_letters is None:
+            raise error
+        _dead_letters.set_aside(record.body, str(error))
+        _note_failure(record, error)
+        return None
+    return Outcome(Delivery.model_validate_json(record.body).request_id, case_ids)
+
+
+def set_aside_now(record: SQSRecord, error: UnparseableDelivery) -> bool:
+    """A delivery no parser can read, straight to IngestDLQ; False when it must go the usual way (retries)."""
+    if _dead_letters is None:
+        record_failed(record, error)
+        return False
+    try:
+        _dead_letters.set_aside(record.body, str(error))
+    except (ClientError, BotoCoreError) as send_error:
+        record_failed(record, send_error)
+        return False
+    metrics.add_metric(name="UnparseableUpdates", unit=MetricUnit.Count, value=1)
+    logger.warning("delivery set aside in IngestDLQ: no parser can read it",
+                   extra={"message_id": record.message_id, "error": str(error)[:500]})
+    _note_failure(record, error)
+    return True
+
+
+class LedgerUnavailable(Exception):
+    """The ledger item of a batch could not be written: its records are retried, so none goes unaccounted."""
+
+
+# After botocore's own retries: a short pause, and a last attempt, before the records are given back to SQS.
+_LEDGER_PAUSES = (0.05, 0.25)
+
+
+def record_outcomes(finished: list[Outcome]) -> bool:
+    """The batch's finished deliveries, in one ledger item; False if it could not be written.
+
+    The posts are routed by then, so a failure is first retried here: giving the records back to SQS makes
+    their retry send their cases' messages again (consumers take a case id twice), which beats a delivery
+    that reconcile cannot account for."""
+    if _ledger is None or not finished:
+        return True
+    for pause in (*_LEDGER_PAUSES, None):
+        try:
+            _ledger.triaged_batch(finished, _now())
+            return True
+        except (ClientError, BotoCoreError) as error:
+            metrics.add_metric(name="LedgerWriteFailures", unit=MetricUnit.Count, value=1)
+            logger.warning("could not record the batch's outcomes in the delivery ledger",
+                           extra={"deliveries": len(finished), "error": type(error).__name__,
+                                  "retry": pause is not None})
+            if pause is not None:
+                time.sleep(pause)
+    return False
 
 
 def _note_case_ids(record: SQSRecord, case_ids: list[str]) -> None:
@@ -229,15 +297,16 @@ def record_failed(record: SQSRecord, error: Exception) -> None:
     logger.exception("record failed: SQS will retry it, then IngestDLQ",
                      extra={"message_id": record.message_id, "error": type(error).__name__,
                             "receive_count": record.attributes.approximate_receive_count})
-    if _ledger is not None:
-        _note_failure(_ledger, record, error)
+    _note_failure(record, error)
 
 
-def _note_failure(ledger: DeliveryLedger, record: SQSRecord, error: Exception) -> None:
+def _note_failure(record: SQSRecord, error: Exception) -> None:
     """Tell reconcile and `moderato dlq show` why the delivery failed; never hide the error itself."""
+    if _ledger is None:
+        return
     try:
         delivery = Delivery.model_validate_json(record.body)
-        ledger.failed(delivery.request_id, delivery.platform, delivery.received_at,
+        _ledger.failed(delivery.request_id, delivery.platform, delivery.received_at,
                       f"{type(error).__name__}: {error}", isinstance(error, UnparseableDelivery),
                       int(record.attributes.approximate_receive_count), _now())
     except (ValueError, ClientError, BotoCoreError) as ledger_error:

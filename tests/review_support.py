@@ -9,8 +9,8 @@ from urllib.parse import urlencode
 
 from moderato.models import Author, Case, Label, Platform, Post, PostKind
 from moderato.review.identity import Reviewer
-from moderato.routing import route
 from moderato.settings import SlaPolicy
+from moderato.triage.routing import route
 from moderato_local.events import HttpRequest, http_api_event
 from moderato_local.jwt_issuer import flatten_claims
 

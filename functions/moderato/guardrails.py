@@ -10,11 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
-from moderato.models import Case, CaseStatus, Label
+from moderato.models import ACTIVE_STATUSES, Case, Label
 from moderato.people import PersonCase
 
-# Statuses where a human still owes the case something.
-ACTIVE_STATUSES = frozenset({CaseStatus.OPEN, CaseStatus.CLAIMED, CaseStatus.ACKNOWLEDGED})
 # Whose author must not be silenced while the case is open: the customer who complained, and whoever
 # raised a crisis (a health hazard, a threat, a data breach...). A complaint escalated to crisis stays
 # protected; only a re-label with a written reason (to spam or normal) lifts it.

@@ -158,6 +158,20 @@ class CaseStatus(StrEnum):
     CLOSED = "closed"
 
 
+# Statuses in which a human still owes the case something: listed by default, and what the guardrails
+# call open. In the order a case moves through them.
+ACTIVE_STATUSES: tuple[CaseStatus, ...] = (CaseStatus.OPEN, CaseStatus.CLAIMED, CaseStatus.ACKNOWLEDGED)
+
+
+class ReviewQueue(StrEnum):
+    """The review queues, most urgent first; each value is also the queue's logical id in template.yaml.
+    Which label goes where, how urgent and by when: moderato/triage/routing.py."""
+
+    CRISIS = "CrisisQueue"
+    COMPLAINT = "ComplaintQueue"
+    SPAM = "SpamQueue"
+
+
 class ActionKind(StrEnum):
     """What Moderato may do on a platform. There is deliberately no DELETE: nothing is ever deleted."""
 

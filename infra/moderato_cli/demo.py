@@ -26,10 +26,10 @@ from rich.table import Table
 
 from moderato.adapters.aws import client
 from moderato.adapters.case_store import CaseStore
-from moderato.cases import case_id_for
 from moderato.models import Case
 from moderato.platforms import get_platform
 from moderato.platforms.base import DeliveryContext
+from moderato.triage.cases import case_id_for
 from moderato_cli.commands.replay import replay
 from moderato_cli.deliveries import build_payload, load_secrets, read_rows
 from moderato_cli.paths import DEMO_DIR, LOCAL_SECRETS

@@ -26,7 +26,6 @@ import requests
 from playwright.sync_api import expect, sync_playwright
 
 from moderato.adapters.case_store import CaseStore
-from moderato.cases import opening_event
 from moderato.models import Author, Label, Platform
 from moderato_local.fake_platform import FakePlatform
 from moderato_local.jwt_issuer import JwtSettings, issue_token
@@ -114,7 +113,7 @@ def seed(stack: LocalStackProcess, label: Label, case_id: str, author_id: str, t
                      platform=platform)
     post = case.post.model_copy(update={"author": Author(id=author_id, name=name, followers=120)})
     case = case.model_copy(update={"post": post})
-    store(stack).create(case, opening_event(case))
+    store(stack).create(case)
 
 
 def sign_in(page: Any, stack: LocalStackProcess, bearer: str) -> None:

@@ -20,7 +20,6 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from moderato.adapters.case_store import CaseStore
-from moderato.cases import opening_event
 from moderato.models import Label
 from moderato_cli.openapi_doc import OPENAPI_PATH
 from moderato_local.fake_platform import FakePlatform
@@ -70,7 +69,7 @@ def test_review_flow_from_token_to_the_platform(stack: LocalStackProcess, fake_p
     spam = make_case(Label.SPAM, "facebook-e2e-spam", author_id="spammer-1", now=now)
     complaint = make_case(Label.COMPLAINT, "facebook-e2e-complaint", author_id="jeanne-1", now=now)
     for case in (spam, complaint):
-        store.create(case, opening_event(case))
+        store.create(case)
     alice, carol, bob = bearer("alice", "moderators"), bearer("carol", "approvers"), bearer("bob", "approvers")
 
     # No token, or a forged one: 401 and no case data.
@@ -138,7 +137,7 @@ def test_the_cli_reviews_through_the_api_and_exports_feedback(
 
     now = datetime.now(UTC) - timedelta(minutes=1)
     case = make_case(Label.COMPLAINT, "facebook-e2e-cli", author_id="bot-7", now=now, text="free followers, DM me")
-    CaseStore(stack.resources["CasesTable"], stack.client("dynamodb")).create(case, opening_event(case))
+    CaseStore(stack.resources["CasesTable"], stack.client("dynamodb")).create(case)
     token = issue_token(JWT, "dora", ["moderators"])
     base = ["review", "--api", stack.gateway_url, "--token", token]
     monkeypatch.setenv("MODERATO_CACHE_DIR", str(tmp_path / "cache"))  # the versions dora has seen
@@ -245,7 +244,7 @@ def test_a_re_label_to_crisis_alerts_on_call_once(stack: LocalStackProcess) -> N
         now = datetime.now(UTC) - timedelta(minutes=1)
         case = make_case(Label.COMPLAINT, "facebook-e2e-escalated", author_id="sophie-9", now=now,
                          text="@Floralys mon fils a fait une réaction allergique à vos lys")
-        CaseStore(stack.resources["CasesTable"], stack.client("dynamodb")).create(case, opening_event(case))
+        CaseStore(stack.resources["CasesTable"], stack.client("dynamodb")).create(case)
         alice = bearer("alice", "moderators")
         path = "/cases/facebook-e2e-escalated/decisions"
         answer = api(stack, "POST", path, alice, {"expected_version": 1, "decision": "escalate",

@@ -96,7 +96,11 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsEnv]:
         env = _function_env(template, resolver)
         for name, value in env.items():
             monkeypatch.setenv(name, value)
-        yield AwsEnv(env, resolver)
+        try:
+            yield AwsEnv(env, resolver)
+        finally:
+            # A test may hook the default session (count calls, inject a fault): never the next test's.
+            boto3.DEFAULT_SESSION = None
 
 
 class FakeContext:

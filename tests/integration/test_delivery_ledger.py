@@ -1,14 +1,17 @@
-"""The delivery ledger against moto: the webhook records what it accepted, triage what became of it."""
+"""The delivery ledger against moto: triage records what became of each delivery (acceptance itself is
+witnessed by API Gateway's access log, which reconcile reads; older entries were written by the webhook)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
 import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from botocore.exceptions import ClientError
 
-from moderato.adapters.delivery_ledger import DeliveryLedger, DeliveryState
+from moderato.adapters.delivery_ledger import DeliveryLedger, DeliveryState, Outcome
 from moderato.models import Delivery
 from moderato_cli.commands.reconcile import reconcile
 from tests.integration.conftest import AwsEnv, FakeContext, load_handler
@@ -33,32 +36,21 @@ def post_comment(text: str, comment_id: str) -> dict[str, Any]:
                                   FakeContext())
 
 
-def test_an_accepted_delivery_is_recorded_then_its_case(aws: AwsEnv) -> None:
-    # Given a complaint the webhook accepted
+def test_an_accepted_delivery_costs_the_webhook_no_ledger_write_and_its_case_is_recorded(aws: AwsEnv) -> None:
+    # Given a complaint the webhook accepted: queued, and nothing written to the ledger (the access log
+    # line of its request id is the witness)
     assert post_comment("Ma commande n'est jamais arrivée, 3 semaines !!", "1_10")["statusCode"] == 200
     [message] = aws.messages("INGEST_QUEUE_URL")
     delivery = Delivery.model_validate_json(message["Body"])
-    [entry] = entries(aws).values()
-    assert entry["delivery_id"] == delivery.request_id
-    assert entry["state"] == DeliveryState.ACCEPTED and entry["platform"] == "meta"
-    assert entry["expires_at"] > datetime.now(UTC).timestamp() + 14 * 86400
+    assert entries(aws) == {}
     # When triage handles it
     result = load_handler("triage").lambda_handler(sqs_event(aws, delivery), FakeContext())
     # Then the entry names the case its post became
     assert result == {"batchItemFailures": []}
     [entry] = entries(aws).values()
-    assert entry["state"] == DeliveryState.TRIAGED
+    assert entry["delivery_id"] == delivery.request_id and entry["state"] == DeliveryState.TRIAGED
     [case_id] = entry["case_ids"]
     assert case_id.startswith("facebook-")
-
-
-def test_a_ledger_outage_does_not_lose_the_delivery(aws: AwsEnv, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Given a webhook whose ledger table is gone (an outage, a permissions slip)
-    aws.client("dynamodb").delete_table(TableName=aws.env["DELIVERY_LEDGER_TABLE_NAME"])
-    # When a delivery arrives, it is still accepted and queued: the 200 depends on the enqueue alone
-    response = post_comment("Où est ma commande ? @Floralys", "1_11")
-    assert response["statusCode"] == 200
-    assert len(aws.messages("INGEST_QUEUE_URL")) == 1
 
 
 def test_triage_first_then_the_webhooks_write_keeps_the_outcome(aws: AwsEnv) -> None:
@@ -80,7 +72,7 @@ def test_an_unparseable_delivery_records_why_and_how_often(aws: AwsEnv) -> None:
     event = sqs_event(aws, good, bad)
     event["Records"][1]["attributes"]["ApproximateReceiveCount"] = "3"
     result = load_handler("triage").lambda_handler(event, FakeContext())
-    assert result["batchItemFailures"]
+    assert result["batchItemFailures"] == []  # set aside in IngestDLQ at once
     entry = entries(aws)["req-bad"]
     assert entry["state"] == DeliveryState.UNPARSEABLE
     assert entry["receive_count"] == 3 and "UnparseableDelivery" in entry["last_error"]
@@ -96,9 +88,9 @@ def test_a_partly_unparseable_delivery_names_its_good_posts_cases_so_reconcile_c
     mixed = Delivery(platform="meta", received_at=RECEIVED, request_id="req-mixed", body=encode(payload).decode())
     good = Delivery(platform="meta", received_at=RECEIVED, request_id="req-good",
                     body=encode(meta_comment("Joli bouquet, merci", comment_id="2_1")).decode())
-    # When triage handles it (the good comments become cases, the record fails for the bad update)
+    # When triage handles it (the good comments become cases, the delivery goes to IngestDLQ for the bad one)
     result = load_handler("triage").lambda_handler(sqs_event(aws, mixed, good), FakeContext())
-    assert len(result["batchItemFailures"]) == 1
+    assert result["batchItemFailures"] == [] and len(aws.messages("INGEST_DLQ_URL")) == 1
     entry = entries(aws)["req-mixed"]
     # Then the ledger says unparseable and names the two cases, and reconcile counts them as cases
     assert entry["state"] == DeliveryState.UNPARSEABLE and len(entry["case_ids"]) == 2
@@ -128,7 +120,8 @@ def test_other_errors_are_not_swallowed(aws: AwsEnv) -> None:
     store = DeliveryLedger("no-such-table", aws.client("dynamodb"))
     with pytest.raises(ClientError):
         store.accepted("req-4", "meta", RECEIVED)
-    assert store.note_accepted("req-4", "meta", RECEIVED) is False
+    with pytest.raises(ClientError):
+        store.triaged_batch([Outcome("req-4", [])], datetime.now(UTC))
 
 
 def test_a_failed_enqueue_leaves_no_ledger_entry(aws: AwsEnv) -> None:
@@ -138,3 +131,40 @@ def test_a_failed_enqueue_leaves_no_ledger_entry(aws: AwsEnv) -> None:
     assert response["statusCode"] >= 500
     # Then no entry claims a delivery that nothing holds (reconcile would call it lost)
     assert entries(aws) == {}
+
+
+def test_a_batch_of_outcomes_is_one_item_that_entries_fold_into_each_delivery(aws: AwsEnv) -> None:
+    # Given two deliveries the webhook accepted, and one it could not record
+    store = ledger(aws)
+    store.accepted("req-a", "meta", RECEIVED)
+    store.accepted("req-b", "x", RECEIVED)
+    # When triage records the batch's outcomes
+    store.triaged_batch([Outcome("req-a", ["facebook-1", "facebook-2"]), Outcome("req-b", []),
+                         Outcome("req-c", ["x-9"])], datetime.now(UTC))
+    # Then one item holds them, and each delivery reads as settled with its cases
+    raw = aws.client("dynamodb").scan(TableName=aws.env["DELIVERY_LEDGER_TABLE_NAME"])["Items"]
+    assert len(raw) == 3
+    found = entries(aws)
+    assert found["req-a"]["state"] == DeliveryState.TRIAGED
+    assert found["req-a"]["case_ids"] == ["facebook-1", "facebook-2"]
+    assert found["req-a"]["platform"] == "meta" and found["req-b"]["state"] == DeliveryState.NO_POSTS
+    assert found["req-c"]["state"] == DeliveryState.TRIAGED and found["req-c"]["case_ids"] == ["x-9"]
+    assert not any(key.startswith("batch#") for key in found)
+
+
+def test_a_batch_whose_outcomes_cannot_be_recorded_is_retried_not_left_unaccounted(aws: AwsEnv) -> None:
+    # Given the ledger refusing every write of triage's batch item (after botocore's own retries)
+    boto3.setup_default_session()
+
+    def refuse(params: dict[str, Any], **_: object) -> None:
+        if str(params.get("Item", {}).get("delivery_id", {}).get("S", "")).startswith("batch#"):
+            raise ClientError({"Error": {"Code": "InternalServerError", "Message": "down"}}, "PutItem")
+
+    boto3.DEFAULT_SESSION.events.register("before-parameter-build.dynamodb.PutItem", refuse)
+    good = Delivery(platform="meta", received_at=RECEIVED, request_id="req-unrecorded",
+                    body=encode(meta_comment("Joli bouquet, merci", comment_id="1_77")).decode())
+    # When triage handles it, Then the record is given back to SQS: its case exists, the retry records it
+    with pytest.raises(BatchProcessingError):
+        load_handler("triage").lambda_handler(sqs_event(aws, good), FakeContext())
+    assert entries(aws)["req-unrecorded"]["state"] == DeliveryState.FAILED
+    assert "LedgerUnavailable" in entries(aws)["req-unrecorded"]["last_error"]

@@ -16,11 +16,10 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from moderato.adapters.case_store import CaseStore
-from moderato.cases import opening_event
 from moderato.models import Case, CaseEvent, Label, Platform
 from moderato.review.settings import clear_caches
-from moderato.routing import route
 from moderato.settings import SlaPolicy
+from moderato.triage.routing import route
 from moderato_cli.openapi_doc import OPENAPI_PATH
 from moderato_local.fake_platform import FakePlatform
 from tests.integration.conftest import AwsEnv, FakeContext, load_handler
@@ -42,7 +41,7 @@ def store(aws: AwsEnv) -> CaseStore:
 
 def seed(aws: AwsEnv, *cases: Case) -> None:
     for case in cases:
-        store(aws).create(case, opening_event(case))
+        store(aws).create(case)
 
 
 def call(review: Any, method: str, path: str, claims: dict | None, body: dict | None = None,
@@ -564,7 +563,7 @@ def expiring_normal_case(aws: AwsEnv, case_id: str) -> Case:
     created = datetime.now(UTC) - timedelta(minutes=2)
     case = make_case(Label.NORMAL, case_id, now=created)
     expires = route(Label.NORMAL, created, SlaPolicy()).expires_at
-    store(aws).create(case, opening_event(case), expires)
+    store(aws).create(case, expires)
     edited = case.model_copy(update={"version": 2, "updated_at": created + timedelta(minutes=1)})
     store(aws).save(edited, CaseEvent(case_id=case_id, at=created + timedelta(minutes=1), actor="system:triage",
                                       action="edited", version=2), expected_version=1)

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from moderato.adapters.case_store import PERSON_INDEX, StaleCaseVersion
-from moderato.cases import opening_event
 from moderato.models import Case, CaseEvent, CaseStatus, Label, Platform
 from tests.integration.conftest import AwsEnv
 from tests.integration.test_review import DOCUMENT, MODERATOR, call, documented, handler, now_case, seed, store
@@ -71,8 +70,8 @@ def test_the_person_index_holds_what_lists_and_guards_need_and_not_the_post(aws:
     items = aws.client("dynamodb").query(
         TableName=aws.env["CASES_TABLE_NAME"], IndexName=PERSON_INDEX, KeyConditionExpression="gsi3pk = :p",
         ExpressionAttributeValues={":p": {"S": JEANNE_KEY}})["Items"]
-    assert sorted(item["case_id"]["S"] for item in items) == ["facebook-demo02", "messenger-demo07"]
-    assert all("doc" not in item and "label" in item and "status" in item for item in items)
+    assert sorted(item["pk"]["S"] for item in items) == ["CASE#facebook-demo02", "CASE#messenger-demo07"]
+    assert all("doc" not in item and "docz" not in item and "label" in item and "status" in item for item in items)
 
 
 def test_open_complaints_are_found_by_person_across_facebook_and_messenger(aws: AwsEnv, story: None) -> None:
@@ -96,7 +95,7 @@ def test_a_closed_complaint_leaves_the_guard_but_stays_in_the_persons_cases(aws:
 def test_a_save_keeps_the_crisis_alert_claim_and_a_save_racing_a_claim_is_refused(aws: AwsEnv) -> None:
     cases = store(aws)
     case = jeanne(Label.CRISIS, "facebook-c1", Platform.FACEBOOK)
-    cases.create(case, opening_event(case))
+    cases.create(case)
     assert cases.claim_crisis_alert(case.case_id, datetime.now(UTC)) is True
     nxt = case.model_copy(update={"version": 2, "claimed_by": "alice"})
     cases.save(nxt, CaseEvent(case_id=case.case_id, at=datetime.now(UTC), actor="alice", action="claimed",
@@ -104,7 +103,7 @@ def test_a_save_keeps_the_crisis_alert_claim_and_a_save_racing_a_claim_is_refuse
     assert cases.claim_crisis_alert(case.case_id, datetime.now(UTC)) is False  # the save did not erase it
 
     other = jeanne(Label.COMPLAINT, "facebook-k2", Platform.FACEBOOK)
-    cases.create(other, opening_event(other))
+    cases.create(other)
     real_get = cases._get_item
     read_before_claim = real_get(other.case_id)  # the reviewer's read, before the claim below
     cases.claim_crisis_alert(other.case_id, datetime.now(UTC))
@@ -227,7 +226,7 @@ def test_cases_from_before_person_keys_are_indexed_once_by_the_operator_command(
 
     cases = store(aws)
     legacy = jeanne(Label.COMPLAINT, "messenger-old", Platform.MESSENGER, text="commande n° FL-1000 jamais reçue")
-    cases.create(legacy, opening_event(legacy))
+    cases.create(legacy)
     # As written before the person index existed: no index keys on the item.
     aws.client("dynamodb").update_item(TableName=aws.env["CASES_TABLE_NAME"],
                                        Key={"pk": {"S": "CASE#messenger-old"}, "sk": {"S": "CASE"}},

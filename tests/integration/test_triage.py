@@ -85,13 +85,18 @@ def test_the_same_delivery_twice_yields_one_case_and_one_message(aws: AwsEnv) ->
     assert len(aws.messages("COMPLAINT_QUEUE_URL")) == 1
 
 
-def test_an_unparseable_record_fails_alone(aws: AwsEnv) -> None:
+def test_an_unparseable_record_is_set_aside_in_the_dlq_at_once_and_alone(aws: AwsEnv) -> None:
+    # Given a good delivery and one no parser can read, in one batch
     good = delivery("meta", meta_comment("Super bouquet, merci !", comment_id="1_2"))
     bad = Delivery(platform="meta", received_at=datetime.now(UTC), request_id="r-bad", body="{not json")
     event = sqs_event(aws, good, bad)
+    # When triage handles the batch
     result = load_handler("triage").lambda_handler(event, FakeContext())
-    assert result == {"batchItemFailures": [{"itemIdentifier": event["Records"][1]["messageId"]}]}
+    # Then the good one is a case, and the bad one waits in IngestDLQ, as it came, without five retries
+    assert result == {"batchItemFailures": []}
     assert len(cases(aws)) == 1
+    [kept] = aws.messages("INGEST_DLQ_URL")
+    assert Delivery.model_validate_json(kept["Body"]) == bad
 
 
 def test_the_brands_own_comments_and_reactions_are_skipped(aws: AwsEnv) -> None:

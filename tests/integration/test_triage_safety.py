@@ -28,10 +28,10 @@ def received(aws: AwsEnv, inbox: str) -> list[dict[str, Any]]:
 
 def test_a_self_harm_post_is_a_crisis_case_with_a_reply_and_one_urgent_alert(aws: AwsEnv) -> None:
     inbox = alert_inbox(aws)
-    post = delivery("x", x_tweet("@Floralys jvais me suicider ce soir, dites a mes enfants que je les aime "
-                                 "https://t.co/Zx81Qa"))
-    assert run_triage(aws, post) == {"batchItemFailures": []}
-    assert run_triage(aws, post) == {"batchItemFailures": []}  # the platform redelivers: still one alert
+    tweet = x_tweet("@Floralys jvais me suicider ce soir, dites a mes enfants que je les aime https://t.co/Zx81Qa")
+    assert run_triage(aws, delivery("x", tweet)) == {"batchItemFailures": []}
+    # the platform redelivers (a new request): still one case, one message, one alert
+    assert run_triage(aws, delivery("x", tweet)) == {"batchItemFailures": []}
 
     [case] = CaseStore(aws.env["CASES_TABLE_NAME"], aws.client("dynamodb")).all_cases()
     assert case.label == "crisis" and case.queue == "CrisisQueue" and case.priority == 1

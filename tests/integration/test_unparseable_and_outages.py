@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from moderato.adapters.case_store import CaseStore
-from moderato.models import MAX_TEXT_CHARS
+from moderato.models import MAX_TEXT_CHARS, Delivery
 from moderato.reasons import TEXT_TRUNCATED
 from moderato.review.settings import clear_caches
 from tests.integration.conftest import AwsEnv, FakeContext, load_handler
@@ -33,12 +33,16 @@ def test_a_bad_update_costs_only_itself_and_the_delivery_is_kept_for_it(aws: Aws
     good = delivery("meta", meta_comment("Livrée à temps, merci", comment_id="2_1"))
     # When triage handles both
     result = run_triage(aws, bad, good)
-    # Then the three good comments are cases, and only the mixed delivery is reported (so, after retries,
-    # it waits in IngestDLQ, raw, with its bad update); a redrive replays the good ones as no-ops
+    # Then the three good comments are cases, each sent once, and the mixed delivery waits in IngestDLQ,
+    # raw, with its bad update, at once: no retry sends its good comments' messages again
     assert {c.post.post_id for c in cases(aws)} == {"1_1", "1_3", "2_1"}
-    assert len(result["batchItemFailures"]) == 1
-    again = run_triage(aws, bad, good)  # the retry SQS would make: the good updates are no-ops
-    assert len(again["batchItemFailures"]) == 1 and len(cases(aws)) == 3
+    assert result == {"batchItemFailures": []}
+    [kept] = aws.messages("INGEST_DLQ_URL")
+    assert Delivery.model_validate_json(kept["Body"]) == bad
+    assert len(aws.messages("COMPLAINT_QUEUE_URL")) == 2
+    # And a redrive after the fix (the same delivery again) writes no case twice
+    again = run_triage(aws, bad, good)
+    assert again == {"batchItemFailures": []} and len(cases(aws)) == 3
 
 
 def test_a_one_megabyte_comment_becomes_a_case_cut_to_the_cap(aws: AwsEnv) -> None:

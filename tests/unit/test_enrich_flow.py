@@ -10,8 +10,8 @@ from moderato.enrich.flow import EnrichService, FetchedText, TextUnavailable
 from moderato.models import Case, CaseStatus, Label, Platform, Post, PostKind, Verdict
 from moderato.reasons import MENTION_TEXT_NOT_IN_PAYLOAD, TEXT_FETCHED, TEXT_PENDING, reason
 from moderato.settings import SlaPolicy
-from moderato.text_pending import EnrichRequest
-from moderato.triage_service import TriageService
+from moderato.triage.service import TriageService
+from moderato.triage.text_pending import EnrichRequest
 from tests.unit.signals.fakes import MemoryCases
 from tests.unit.test_triage_service import Alerts, FlakyQueues
 

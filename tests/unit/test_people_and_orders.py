@@ -10,12 +10,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from moderato.cases import build_case, case_message
 from moderato.models import Author, Label, Platform, Post, PostKind, Verdict
 from moderato.orders import normalize_order_number, order_numbers
 from moderato.people import PersonLinks, keys_for_query, load_person_links, person_key
-from moderato.routing import route
 from moderato.settings import SlaPolicy
+from moderato.triage.cases import build_case, case_message
+from moderato.triage.routing import route
 from tests.support import assert_case_message
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)

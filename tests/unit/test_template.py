@@ -7,6 +7,7 @@ the least-privilege rules (who may read which secret) are asserted here, not jus
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -454,12 +455,13 @@ def test_cases_table_is_kept_and_recoverable(resources: dict[str, Any]) -> None:
     assert set(indexes) == {"ByQueueStatus", "ByPerson"}  # no index nobody queries: each costs every write
     # The queue index carries what a listing filters on, never the case document (read by key after).
     queue = indexes["ByQueueStatus"]["Projection"]
-    assert queue["ProjectionType"] == "INCLUDE" and "doc" not in queue["NonKeyAttributes"]
+    assert queue["ProjectionType"] == "INCLUDE" and not {"doc", "docz"} & set(queue["NonKeyAttributes"])
     assert set(queue["NonKeyAttributes"]) >= {"label", "platform", "brand", "created_at", "order_numbers"}
     # The person index carries what the guardrail and the person's case list read, never the post.
     person = indexes["ByPerson"]["Projection"]
-    assert person["ProjectionType"] == "INCLUDE" and "doc" not in person["NonKeyAttributes"]
-    assert set(person["NonKeyAttributes"]) == {"case_id", "label", "status", "platform", "created_at", "order_numbers"}
+    assert person["ProjectionType"] == "INCLUDE" and not {"doc", "docz"} & set(person["NonKeyAttributes"])
+    # (the case id is the table key pk, which every index entry carries anyway)
+    assert set(person["NonKeyAttributes"]) == {"label", "status", "platform", "created_at", "order_numbers"}
 
 
 def test_delivery_bucket_is_private_encrypted_and_expiring(resources: dict[str, Any]) -> None:
@@ -492,3 +494,68 @@ def test_outputs(template: dict[str, Any]) -> None:
         assert name in outputs, name
     # A named (non-$default) stage is part of the invoke URL.
     assert "/${StageName}/" in outputs["ApiUrl"]["Value"]["Fn::Sub"]
+
+
+# ------------------------------------------------------------------ packages
+
+CLASSIFIER_LAYER = "ClassifierLayer"
+
+
+def _classifier_api() -> set[str]:
+    """The names ``moderato.classify`` exports (its ``__all__``), read without importing it (nor numpy)."""
+    tree = ast.parse((ROOT / "functions" / "moderato" / "classify" / "__init__.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets):
+            return set(ast.literal_eval(node.value))
+    raise AssertionError("moderato/classify/__init__.py has no __all__")
+
+
+def _classifying_functions(template: dict[str, Any]) -> set[str]:
+    """Functions whose handler module imports the classifier itself (not just normalize or confusables)."""
+    api = _classifier_api()
+    found = set()
+    for name, props in _functions(template).items():
+        module = props["Handler"].rsplit(".", 1)[0]
+        tree = ast.parse((ROOT / props["CodeUri"] / f"{module.replace('.', '/')}.py").read_text(encoding="utf-8"))
+        if any(_imports_the_classifier(node, api) for node in ast.walk(tree)):
+            found.add(name)
+    return found
+
+
+def _imports_the_classifier(node: ast.AST, api: set[str]) -> bool:
+    if isinstance(node, ast.ImportFrom) and node.module == "moderato.classify":
+        return any(alias.name in api for alias in node.names)
+    return isinstance(node, ast.Import) and any(alias.name == "moderato.classify" for alias in node.names)
+
+
+def test_the_classifier_layer_is_built_like_the_functions_it_serves(template: dict[str, Any]) -> None:
+    layer = template["Resources"][CLASSIFIER_LAYER]
+    function_globals = template["Globals"]["Function"]
+    assert layer["Type"] == "AWS::Serverless::LayerVersion"
+    props = layer["Properties"]
+    assert props["ContentUri"] == "layers/classifier/"
+    assert (ROOT / props["ContentUri"] / "requirements.txt").is_file()
+    # SAM builds the layer's requirements.txt with pip for this runtime and CPU (numpy has native code).
+    assert layer["Metadata"]["BuildMethod"] == function_globals["Runtime"]
+    assert [layer["Metadata"]["BuildArchitecture"]] == function_globals["Architectures"]
+    assert function_globals["Runtime"] in props["CompatibleRuntimes"]
+    assert props["CompatibleArchitectures"] == function_globals["Architectures"]
+
+
+def test_only_the_functions_that_classify_get_the_classifier_layer(template: dict[str, Any]) -> None:
+    # numpy is in no function's own package (tests/unit/test_requirements.py): a classifying function
+    # without the layer fails at import; any other with it ships ~70 MB it never loads. That the others
+    # really import without numpy is checked in tests/integration/test_function_packages.py.
+    with_layer = {name for name, props in _functions(template).items()
+                  if {"Ref": CLASSIFIER_LAYER} in (props.get("Layers") or [])}
+    classifying = _classifying_functions(template)
+    assert {"TriageFunction", "EnrichFunction"} <= classifying
+    assert with_layer == classifying, (
+        f"ClassifierLayer goes to {sorted(with_layer)}, the functions that classify are {sorted(classifying)}")
+
+
+def test_no_function_takes_other_layers_or_sets_layers_globally(template: dict[str, Any]) -> None:
+    # A Globals.Function Layers entry would give numpy to every function again.
+    assert "Layers" not in template["Globals"]["Function"]
+    for name, props in _functions(template).items():
+        assert all(layer == {"Ref": CLASSIFIER_LAYER} for layer in props.get("Layers") or []), name

@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from moderato.cases import case_message
 from moderato.models import Author, Case, Label, Platform, Post, PostKind, Verdict
 from moderato.reasons import EMPTY_TEXT, reason
-from moderato.routing import route
 from moderato.settings import SlaPolicy
-from moderato.triage_service import TriageService
+from moderato.triage.cases import case_message
+from moderato.triage.routing import route
+from moderato.triage.service import TriageService
 from tests.support import assert_case_message
 from tests.unit.signals.fakes import MemoryCases
 
@@ -44,9 +44,10 @@ class Alerts:
         return "a"
 
 
-def post(text: str = "hello", key: str = "facebook:1:add") -> Post:
+def post(text: str = "hello", key: str = "facebook:1:add", delivery: str = "delivery:first") -> Post:
     return Post(platform=Platform.FACEBOOK, kind=PostKind.COMMENT, post_id="1", account_id="page",
-                author=Author(id="a", name="Jeanne", followers=10), text=text, created_at=NOW, dedup_key=key)
+                author=Author(id="a", name="Jeanne", followers=10), text=text, created_at=NOW, dedup_key=key,
+                raw_ref=delivery)
 
 
 def fixed(label: Label):
@@ -75,18 +76,26 @@ def test_each_label_goes_to_its_queue_with_its_sla(label: Label, queue: str | No
 
 
 def test_a_redelivery_is_not_routed_twice() -> None:
+    # Given a crisis triaged from one delivery, When the platform delivers the same post again
     triage, _cases, sent, alerts = service(Label.CRISIS)
     triage.triage(post())
-    again = triage.triage(post())
+    again = triage.triage(post(delivery="delivery:second"))
+    # Then it is found, and neither sent nor alerted again
     assert not again.created and len(sent.sent) == 1 and len(alerts.published) == 1
 
 
 def test_a_crash_between_write_and_send_is_completed_on_retry() -> None:
-    triage, _cases, sent, _alerts = service(Label.COMPLAINT, FlakyQueues(failures=1))
+    # Given the case written and the send failing (the record is retried by SQS)
+    triage, cases, sent, _alerts = service(Label.COMPLAINT, FlakyQueues(failures=1))
     with pytest.raises(ConnectionError):
         triage.triage(post())
-    outcome = triage.triage(post())  # SQS redelivers the record
-    assert not outcome.created and len(sent.sent) == 1
+    assert len(cases.cases) == 1 and sent.sent == []
+    # When the same delivery comes again, Then its case is found as its own and sent, once
+    outcome = triage.triage(post())
+    assert not outcome.created and len(sent.sent) == 1 and len(cases.cases) == 1
+    # And a later redelivery of the post by the platform sends nothing more
+    triage.triage(post(delivery="delivery:second"))
+    assert len(sent.sent) == 1
 
 
 def test_case_message_matches_the_public_schema() -> None:

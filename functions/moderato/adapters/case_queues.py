@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from moderato.cases import case_message
 from moderato.models import Case
 from moderato.safety_codes import SELF_HARM
 from moderato.signals.waves import WaveAlert
+from moderato.triage.cases import case_message
 
 _MAX_BATCH_ENTRIES = 10  # SendMessageBatch's limit
 _MAX_BATCH_BYTES = 256 * 1024  # ... and the total size of one batch

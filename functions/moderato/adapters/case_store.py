@@ -4,8 +4,16 @@ Layout (template.yaml declares the keys and indexes):
 
 | item          | pk            | sk                          | notes                                    |
 |---------------|---------------|-----------------------------|------------------------------------------|
-| case          | CASE#<id>     | CASE                        | ``doc`` holds the Case JSON; ``version`` |
+| case          | CASE#<id>     | CASE                        | ``docz``: the Case, compressed; ``version`` |
 | history event | CASE#<id>     | EVENT#<version:08d>#<at>    | written once, never updated              |
+
+The case is what DynamoDB bills by (a write unit per started KB, for every put): its JSON, without the
+fields at their defaults, is deflated into ``docz`` with a preset dictionary of what every case repeats
+(the reason sentences, the field names: ``case_dictionary/v1.txt``), about 330 bytes for a 1.4 KB case,
+and only what a key, an index or a condition needs sits beside it, so a new case is one write unit.
+``docz`` starts with its format's version byte: a dictionary is never edited once cases were written
+with it (a test pins it), a better one is added as v2. Cases written before ``docz`` carry ``doc``
+(plain JSON), which every read still accepts.
 
 GSI ``ByQueueStatus``: gsi1pk ``QUEUE#<queue>#<status>``, gsi1sk ``<priority>#<sla due>#<created>``,
 so a query in ascending order lists the most urgent first. It projects only what a listing filters on
@@ -19,13 +27,14 @@ Every state change writes the case (conditional on its version) and its event in
 so history and state never disagree and a stale writer is refused.
 
 Triage reads the cases of a whole SQS batch at once (``existing``, one BatchGetItem) and writes each
-new case once, in its final state, with its opening event (``create_many``). That its queue message
-was sent is recorded beside it, not by rewriting it (adapters/routed_markers.py); cases routed before
-that carry ``routed_at`` on the case item, which ``existing`` still reports. No function may
-BatchWriteItem on this table: a batch write can delete, and nothing deletes a case.
+new case once, in its final state (``create_many``: one conditional PutItem each). Its opening event
+is not written beside it: while the case is at version 1 the case *is* its opening state, and the
+event is derived from it (``opening_event``). The first change writes that event, from the stored
+version 1, in the same transaction as the change, so the history is complete from then on. No function
+may BatchWriteItem on this table: a batch write can delete, and nothing deletes a case.
 
 Beside ``doc``, the case item carries ``order_numbers`` (a string set, for ``?order=`` filters) and,
-once a crisis alert was claimed, ``crisis_alerted_at`` (moderato/crisis_alert.py): every save keeps
+once a crisis alert was claimed, ``crisis_alerted_at`` (moderato/triage/crisis_alert.py): every save keeps
 it, and a save that read the case before the claim is refused, so the claim is never erased.
 
 Review feedback adds one item type, written in the same transaction as the re-label:
@@ -51,29 +60,32 @@ transaction, so the audit trail of anything a person acted on is never expired.
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from moderato.adapters.aws import conditional_failed
-from moderato.guardrails import ACTIVE_STATUSES as ACTIVE_CASE_STATUSES
 from moderato.guardrails import PROTECTED_LABELS
-from moderato.models import Case, CaseEvent
+from moderato.models import ACTIVE_STATUSES, Case, CaseEvent, Label, ReviewQueue
 from moderato.orders import order_numbers
 from moderato.people import NO_LINKS, PersonCase, PersonLinks, person_key, person_of
-from moderato.routing import QUEUE_FOR_LABEL
+from moderato.triage.cases import opening_event
+from moderato.triage.routing import QUEUE_FOR_LABEL
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 NO_DUE_DATE = "9999-12-31T23:59:59Z"
 FEEDBACK_PK = "FEEDBACK"
-# Statuses in which a human still owes the case something (what review lists by default).
-ACTIVE_STATUSES = ("open", "claimed", "acknowledged")
-REVIEW_QUEUES = ("CrisisQueue", "ComplaintQueue", "SpamQueue")  # most urgent first
+# The ByQueueStatus partition of cases in no review queue (normal ones), so a listing can still read them.
+NO_QUEUE = "NONE"
+INDEXED_QUEUES: tuple[str, ...] = (*(queue.value for queue in ReviewQueue), NO_QUEUE)
 PERSON_INDEX = "ByPerson"
 # DynamoDB's BatchGetItem reads at most 100 keys per call (the review API's page size limit too).
 _MAX_BATCH_GET = 100
@@ -104,9 +116,37 @@ def case_key(case_id: str) -> dict[str, Any]:
     return {"pk": {"S": f"CASE#{case_id}"}, "sk": {"S": "CASE"}}
 
 
-def _case_item(case: Case, expires_at: datetime | None, routed_at: str | None,
-               crisis_alerted_at: str | None = None) -> dict[str, Any]:
-    queue = case.queue or "NONE"
+_DICTIONARY_DIR = Path(__file__).with_name("case_dictionary")
+_DOC_FORMAT = 1  # the version byte of docz: deflate with case_dictionary/v1.txt
+
+
+@lru_cache(maxsize=4)
+def _dictionary(version: int) -> bytes:
+    return (_DICTIONARY_DIR / f"v{version}.txt").read_bytes()
+
+
+def compress_case(case: Case) -> bytes:
+    # Fields at their defaults are left out (a model read fills them in): most of a new case is defaults.
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY, _dictionary(_DOC_FORMAT))
+    raw = case.model_dump_json(exclude_defaults=True).encode("utf-8")
+    return bytes([_DOC_FORMAT]) + packer.compress(raw) + packer.flush()
+
+
+def case_of(item: dict[str, Any]) -> Case:
+    """The Case in a stored item (plain values): ``docz``, or ``doc`` on items written before it."""
+    if "docz" in item:
+        blob = bytes(getattr(item["docz"], "value", item["docz"]))
+        unpacker = zlib.decompressobj(-15, _dictionary(blob[0]))
+        return Case.model_validate_json(unpacker.decompress(blob[1:]) + unpacker.flush())
+    return Case.model_validate_json(item["doc"])
+
+
+def _case_id(item: dict[str, Any]) -> str:
+    return str(item["pk"]).removeprefix("CASE#")
+
+
+def _case_item(case: Case, expires_at: datetime | None, crisis_alerted_at: str | None = None) -> dict[str, Any]:
+    queue = case.queue or NO_QUEUE
     # A case written before person keys existed gets one (without configured links) when next saved.
     person = person_of(case)
     item: dict[str, Any] = {
@@ -114,22 +154,15 @@ def _case_item(case: Case, expires_at: datetime | None, routed_at: str | None,
         "sk": "CASE",
         "gsi1pk": f"QUEUE#{queue}#{case.status.value}",
         "gsi1sk": f"{case.priority}#{_iso(case.sla_due_at) or NO_DUE_DATE}#{_iso(case.created_at)}",
-        "case_id": case.case_id,
         "label": case.label.value,
-        "queue": queue,
         "status": case.status.value,
-        "priority": case.priority,
         "version": case.version,
         "platform": case.post.platform.value,
         "created_at": _iso(case.created_at),
-        "updated_at": _iso(case.updated_at),
-        "doc": case.model_dump_json(),
+        "docz": compress_case(case),
     }
     optional = {
         "brand": case.post.brand,
-        "sla_due_at": _iso(case.sla_due_at),
-        "claimed_by": case.claimed_by,
-        "routed_at": routed_at,
         "crisis_alerted_at": crisis_alerted_at,
         "expires_at": int(expires_at.timestamp()) if expires_at else None,
         "gsi3pk": person,
@@ -173,8 +206,8 @@ class CaseFilter:
 
     @property
     def label_queue(self) -> str:
-        return {"crisis": "CrisisQueue", "complaint": "ComplaintQueue", "spam": "SpamQueue"}.get(
-            self.label or "", "NONE")
+        queue = QUEUE_FOR_LABEL.get(Label(self.label)) if self.label in set(Label) else None
+        return queue.value if queue else NO_QUEUE
 
     def expression(self) -> tuple[str, dict[str, Any], dict[str, str]]:
         parts: list[str] = []
@@ -212,70 +245,41 @@ class CaseStore:
         self._table = table_name
         self._db = dynamodb
 
-    def create(self, case: Case, event: CaseEvent, expires_at: datetime | None = None) -> tuple[Case, bool, bool]:
-        """Write a new case and its first event. Returns (stored case, created now, already routed).
-
-        A redelivered post finds its case already there: nothing is overwritten, and the caller
-        learns whether routing finished last time (it may have failed between the write and the send).
-        """
+    def create(self, case: Case, expires_at: datetime | None = None) -> tuple[Case, bool]:
+        """Write a new case (one conditional PutItem). Returns (stored case, created now): a redelivered
+        post finds its case already there, and nothing is overwritten."""
         try:
-            self._db.transact_write_items(TransactItems=[
-                {"Put": {"TableName": self._table, "Item": _case_item(case, expires_at, None),
-                         "ConditionExpression": "attribute_not_exists(pk)"}},
-                {"Put": {"TableName": self._table, "Item": _event_item(event, expires_at),
-                         "ConditionExpression": "attribute_not_exists(pk)"}},
-            ])
+            self._db.put_item(TableName=self._table, Item=_case_item(case, expires_at),
+                              ConditionExpression="attribute_not_exists(pk)",
+                              ReturnValuesOnConditionCheckFailure="ALL_OLD")
         except ClientError as error:
-            if error.response["Error"]["Code"] != "TransactionCanceledException":
+            if not conditional_failed(error):
                 raise
-            existing = self._get_item(case.case_id)
+            old = error.response.get("Item")
+            existing = _plain(old) if old else self._get_item(case.case_id)
             if existing is None:
                 raise
-            return Case.model_validate_json(existing["doc"]), False, "routed_at" in existing
-        return case, True, False
+            return case_of(existing), False
+        return case, True
 
-    def mark_routed(self, case_id: str, at: datetime) -> None:
-        """Routing recorded on the case itself (a deployment without the signals table has no markers)."""
-        self._db.update_item(
-            TableName=self._table,
-            Key=case_key(case_id),
-            UpdateExpression="SET routed_at = :at",
-            ExpressionAttributeValues={":at": {"S": _iso(at)}},
-        )
-
-    def existing(self, case_ids: list[str]) -> dict[str, tuple[Case, bool]]:
-        """The cases among these ids that exist (one consistent BatchGetItem per 100 ids), each with whether
-        it carries the ``routed_at`` of the time routing was recorded on the case itself."""
-        found: dict[str, tuple[Case, bool]] = {}
+    def existing(self, case_ids: list[str]) -> dict[str, Case]:
+        """The cases among these ids that exist (one consistent BatchGetItem per 100 ids)."""
+        found: dict[str, Case] = {}
         unique = sorted(set(case_ids))
         for start in range(0, len(unique), _MAX_BATCH_GET):
             for item in self._batch_get([case_key(case_id) for case_id in unique[start:start + _MAX_BATCH_GET]]):
-                found[str(item["case_id"])] = (Case.model_validate_json(item["doc"]), "routed_at" in item)
+                found[_case_id(item)] = case_of(item)
         return found
 
-    def create_many(self, new: list[tuple[Case, CaseEvent, datetime | None]]) -> set[str]:
-        """Write new cases with their first events; returns the ids written now (a case that already
-        exists, written by a concurrent redelivery, is left as it is and not returned).
+    def create_many(self, new: list[tuple[Case, datetime | None]]) -> set[str]:
+        """Write new cases, each conditional on not existing; returns the ids written now (a case that
+        already exists, written by a concurrent redelivery, is left as it is and not returned).
 
-        The whole batch is one transaction (each case conditional on not existing, with its event), so
-        history and state never disagree and the batch costs one call. One existing case refuses the
-        transaction as a whole: then each case is written alone, so the others still are.
+        One PutItem per case, not a transaction: a transaction bills every item twice and is refused
+        as a whole by one existing case, and a case and its history no longer need to be written together
+        (see the module docstring).
         """
-        if not new:
-            return set()
-        items = [entry for case, event, expires in new for entry in (
-            {"Put": {"TableName": self._table, "Item": _case_item(case, expires, None),
-                     "ConditionExpression": "attribute_not_exists(pk)"}},
-            {"Put": {"TableName": self._table, "Item": _event_item(event, expires),
-                     "ConditionExpression": "attribute_not_exists(pk)"}})]
-        if len(items) <= _MAX_TRANSACTION_ITEMS:
-            try:
-                self._db.transact_write_items(TransactItems=items)
-                return {case.case_id for case, _, _ in new}
-            except ClientError as error:
-                if error.response["Error"]["Code"] != "TransactionCanceledException":
-                    raise
-        return {case.case_id for case, event, expires in new if self.create(case, event, expires)[1]}
+        return {case.case_id for case, expires in new if self.create(case, expires)[1]}
 
     def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
@@ -286,12 +290,15 @@ class CaseStore:
             request = response.get("UnprocessedKeys") or {}
         return items
 
-    def save(self, case: Case, event: CaseEvent, expected_version: int, retain: bool = False) -> Case:
+    def save(self, case: Case, event: CaseEvent, expected_version: int, retain: bool = False,
+             expires_at: datetime | None = None) -> Case:
         """Write a changed case and the event that changed it, refusing a stale version.
 
         ``retain``: a person acted on the case, so it and its history lose any retention TTL.
+        ``expires_at``: the retention a case gets when it becomes normal before anyone acted on it (a post
+        whose text came late); ignored for a case in a queue or one a person acted on.
         """
-        return self._save(case, event, expected_version, [], retain)
+        return self._save(case, event, expected_version, [], retain, expires_at)
 
     def save_with_feedback(self, case: Case, event: CaseEvent, expected_version: int,
                            feedback: dict[str, Any]) -> Case:
@@ -308,17 +315,24 @@ class CaseStore:
         return self._save(case, event, expected_version, [put], retain=True)
 
     def _save(self, case: Case, event: CaseEvent, expected_version: int, extra: list[dict[str, Any]],
-              retain: bool) -> Case:
+              retain: bool, expires_at: datetime | None = None) -> Case:
         existing = self._get_item(case.case_id)
         if existing is None:
             raise CaseNotFound(case.case_id)
         had_expiry = "expires_at" in existing
         # Only normal cases nobody acted on expire; a case re-labelled into a queue, or one a reviewer
         # touched, is kept with its whole history.
-        keep_expiry = had_expiry and not retain and case.queue is None
-        expires = datetime.fromtimestamp(int(existing["expires_at"]), tz=UTC) if keep_expiry else None
+        keep_expiry = (had_expiry or expires_at is not None) and not retain and case.queue is None
+        expires = ((datetime.fromtimestamp(int(existing["expires_at"]), tz=UTC) if had_expiry else expires_at)
+                   if keep_expiry else None)
         alerted = existing.get("crisis_alerted_at")
-        case_item = _case_item(case, expires, existing.get("routed_at"), alerted)
+        case_item = _case_item(case, expires, alerted)
+        stored = case_of(existing)
+        if "docz" in existing and stored.version == 1:
+            # The first change: the opening event, so far derived from the case, is written now from the
+            # version it describes (see the module docstring).
+            extra = [{"Put": {"TableName": self._table, "Item": _event_item(opening_event(stored), expires),
+                              "ConditionExpression": "attribute_not_exists(pk)"}}, *extra]
         # A crisis alert claimed between our read and this write must not be erased by it.
         condition = "#v = :expected" + ("" if alerted else " AND attribute_not_exists(crisis_alerted_at)")
         items = [
@@ -359,15 +373,20 @@ class CaseStore:
 
     def get(self, case_id: str) -> Case | None:
         item = self._get_item(case_id)
-        return Case.model_validate_json(item["doc"]) if item else None
+        return case_of(item) if item else None
 
     def history(self, case_id: str) -> list[CaseEvent]:
+        """The case's events, oldest first; a case still at version 1 has only its derived opening event."""
         events: list[CaseEvent] = []
-        for item in self._query(
-            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
-            ExpressionAttributeValues={":pk": {"S": f"CASE#{case_id}"}, ":prefix": {"S": "EVENT#"}},
-        ):
-            events.append(CaseEvent.model_validate_json(item["doc"]))
+        case: Case | None = None
+        for item in self._query(KeyConditionExpression="pk = :pk",
+                                ExpressionAttributeValues={":pk": {"S": f"CASE#{case_id}"}}):
+            if item["sk"] == "CASE":
+                case = case_of(item)
+            elif str(item["sk"]).startswith("EVENT#"):
+                events.append(CaseEvent.model_validate_json(item["doc"]))
+        if case is not None and case.version == 1 and not events:
+            events.append(opening_event(case))
         return events
 
     def list_queue(self, queue: str, status: str, limit: int = 50,
@@ -384,7 +403,7 @@ class CaseStore:
         if cursor:
             kwargs["ExclusiveStartKey"] = cursor
         response = self._db.query(**kwargs)
-        cases = self.get_many([_plain(item)["case_id"] for item in response.get("Items", [])])
+        cases = self.get_many([_case_id(_plain(item)) for item in response.get("Items", [])])
         return cases, response.get("LastEvaluatedKey")
 
     def all_cases(self) -> Iterable[Case]:
@@ -393,7 +412,7 @@ class CaseStore:
         for page in paginator.paginate(TableName=self._table, FilterExpression="sk = :sk",
                                        ExpressionAttributeValues={":sk": {"S": "CASE"}}):
             for item in page.get("Items", []):
-                yield Case.model_validate_json(_plain(item)["doc"])
+                yield case_of(_plain(item))
 
     # ------------------------------------------------------------ review
 
@@ -406,8 +425,8 @@ class CaseStore:
         the next page continues every stream where this one stopped.
         """
         queues = [filters.queue] if filters.queue else (
-            [filters.label_queue] if filters.label else list(REVIEW_QUEUES))
-        statuses = [filters.status] if filters.status else list(ACTIVE_STATUSES)
+            [filters.label_queue] if filters.label else [queue.value for queue in ReviewQueue])
+        statuses = [filters.status] if filters.status else [status.value for status in ACTIVE_STATUSES]
         streams = [f"QUEUE#{queue}#{status}" for queue in queues for status in statuses]
         positions = _checked_cursor(cursor, streams) if cursor is not None else {}
         found: dict[str, tuple[list[dict[str, Any]], bool]] = {}
@@ -439,7 +458,7 @@ class CaseStore:
             else:
                 next_positions[stream] = positions.get(stream)
         # The index holds no doc (see the module docstring): the page's cases in one BatchGetItem.
-        cases = self.get_many([entry[3]["case_id"] for entry in merged])
+        cases = self.get_many([_case_id(entry[3]) for entry in merged])
         done = all(value == "done" for value in next_positions.values())
         return cases, None if done else next_positions
 
@@ -488,7 +507,7 @@ class CaseStore:
         """The person's complaint and crisis cases still open: whoever complained or raised a crisis
         must not be silenced, on any surface of the brand (the complainant guardrail)."""
         return [case for case in self.cases_of_person([key])
-                if case.label in PROTECTED_LABELS and case.status in ACTIVE_CASE_STATUSES]
+                if case.label in PROTECTED_LABELS and case.status in ACTIVE_STATUSES]
 
     def list_person_cases(self, keys: list[str], filters: CaseFilter, limit: int = 50,
                           cursor: dict[str, Any] | None = None) -> tuple[list[Case], dict[str, Any] | None]:
@@ -513,7 +532,7 @@ class CaseStore:
             while request:
                 response = self._db.batch_get_item(RequestItems=request)
                 for item in response.get("Responses", {}).get(self._table, []):
-                    case = Case.model_validate_json(_plain(item)["doc"])
+                    case = case_of(_plain(item))
                     found[case.case_id] = case
                 request = response.get("UnprocessedKeys") or {}
         return [found[case_id] for case_id in case_ids if case_id in found]
@@ -530,7 +549,7 @@ class CaseStore:
                                        FilterExpression="sk = :sk AND attribute_not_exists(gsi3pk)",
                                        ExpressionAttributeValues={":sk": {"S": "CASE"}}):
             for item in page.get("Items", []):
-                case = Case.model_validate_json(_plain(item)["doc"])
+                case = case_of(_plain(item))
                 key = person_key(case.post, links)
                 if key is None:
                     continue  # the platform did not say who: nobody to protect, nothing to list
@@ -644,7 +663,7 @@ def _checked_cursor(cursor: Any, streams: list[str]) -> dict[str, Any]:
 
 
 def _person_case(item: dict[str, Any]) -> PersonCase:
-    return PersonCase(case_id=str(item["case_id"]), label=item["label"], status=item["status"],
+    return PersonCase(case_id=_case_id(item), label=item["label"], status=item["status"],
                       platform=item["platform"], created_at=item.get("created_at"),
                       order_numbers=sorted(item.get("order_numbers") or ()))
 

@@ -1,29 +1,31 @@
 """DeliveryLedgerTable: what became of each accepted delivery, so `moderato reconcile` can prove none was lost.
 
-One item per delivery, keyed on the ``request_id`` the webhook puts in the ``Delivery`` it enqueues (it
-survives a redrive from IngestDLQ, where the SQS message id does not). The webhook records that it
-accepted the delivery; triage records the outcome: the case ids its posts became, "no posts", or the
-failure SQS will retry and IngestDLQ will keep. Items expire by TTL after IngestDLQ's retention.
-
-Either writer may come first (triage can finish before the webhook's write lands), so neither
-overwrites the other: the webhook only creates the item, triage fills it in and creates it if missing.
+That a delivery was accepted is witnessed by API Gateway's access log: one line per request, with the
+``requestId`` the webhook makes the delivery's ``request_id`` (it survives a redrive from IngestDLQ,
+where the SQS message id does not). The webhook writes nothing here, so acceptance costs no write
+unit. Triage records what became of each delivery: what the deliveries of an SQS batch became (the case
+ids, or "no posts") is one item per batch (``triaged_batch``, key ``batch#...``: DynamoDB bills a write
+unit per item, so ten outcomes in one small item cost a tenth of ten updates), and a failure is one
+item per delivery (``failed``: the error SQS will retry, or why it went to IngestDLQ). ``entries``
+folds the batch items into the deliveries' entries, so readers (reconcile, ``moderato dlq``) see one
+entry per delivery. Items expire by TTL after IngestDLQ's retention. Entries in state ``accepted`` were
+written by the webhook before the access log took over; ``accepted`` still writes one (tests, tools).
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
-from aws_lambda_powertools import Logger
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 from moderato.adapters.aws import conditional_failed
 
 # Past IngestDLQ's 14-day retention: a delivery waiting there for a redrive still has its entry.
 LEDGER_RETENTION = timedelta(days=15)
 _ERROR_CHARS = 500
-logger = Logger(child=True)  # the handler's logger, with its Lambda context
 
 
 class DeliveryState(StrEnum):
@@ -36,6 +38,14 @@ class DeliveryState(StrEnum):
 
 # States that say triage is done with the delivery.
 SETTLED = frozenset({DeliveryState.TRIAGED, DeliveryState.NO_POSTS})
+BATCH_PREFIX = "batch#"
+
+
+class Outcome(NamedTuple):
+    """What triage made of one delivery: the cases its posts are (none: it held no post to triage)."""
+
+    delivery_id: str
+    case_ids: list[str]
 
 
 class DeliveryLedger:
@@ -56,18 +66,21 @@ class DeliveryLedger:
             if not conditional_failed(error):
                 raise
 
-    def note_accepted(self, delivery_id: str, platform: str, received_at: datetime) -> bool:
-        """``accepted`` that logs and answers False instead of raising: the webhook's 200 must not depend on it."""
-        try:
-            self.accepted(delivery_id, platform, received_at)
-        except (ClientError, BotoCoreError) as error:
-            logger.warning("delivery ledger write failed; triage will create the entry",
-                           extra={"delivery_id": delivery_id, "error": type(error).__name__})
-            return False
-        return True
+    def triaged_batch(self, outcomes: list[Outcome], at: datetime) -> None:
+        """The outcomes of the deliveries an SQS batch finished, in one item (see the module docstring)."""
+        if not outcomes:
+            return
+        self._dynamodb.put_item(TableName=self._table, Item={
+            "delivery_id": {"S": f"{BATCH_PREFIX}{at.isoformat()}#{uuid.uuid4().hex[:12]}"},
+            "outcome_at": {"S": at.isoformat()},
+            # "<delivery id>|<case id>,<case id>": compact, and a delivery id never holds "|".
+            "outcomes": {"L": [{"S": f"{o.delivery_id}|{','.join(sorted(set(o.case_ids)))}"} for o in outcomes]},
+            "expires_at": {"N": str(int((at + LEDGER_RETENTION).timestamp()))},
+        })
 
     def triaged(self, delivery_id: str, platform: str, received_at: datetime, case_ids: list[str],
                 at: datetime) -> None:
+        """One delivery's outcome in its own item (operators' tools; triage writes ``triaged_batch``)."""
         state = DeliveryState.TRIAGED if case_ids else DeliveryState.NO_POSTS
         names = {"#state": "state"}
         values: dict[str, Any] = {**self._first_values(platform, received_at),
@@ -113,11 +126,28 @@ class DeliveryLedger:
                 raise
 
     def entries(self) -> list[dict[str, Any]]:
-        """Every entry, as plain values (operators' reconcile; no function is granted Scan)."""
-        found: list[dict[str, Any]] = []
+        """Every delivery's entry, as plain values, with the outcomes of batch items folded in (operators'
+        reconcile; no function is granted Scan)."""
+        found: dict[str, dict[str, Any]] = {}
+        batches: list[dict[str, Any]] = []
         for page in self._dynamodb.get_paginator("scan").paginate(TableName=self._table, ConsistentRead=True):
-            found.extend(_plain(item) for item in page.get("Items", []))
-        return found
+            for item in page.get("Items", []):
+                plain = _plain(item)
+                if str(plain["delivery_id"]).startswith(BATCH_PREFIX):
+                    batches.append(plain)
+                else:
+                    found[plain["delivery_id"]] = plain
+        for batch in batches:
+            for outcome in batch.get("outcomes", []):
+                delivery_id, _, cases = str(outcome).partition("|")
+                entry = found.setdefault(delivery_id, {"delivery_id": delivery_id})
+                case_ids = sorted(set(entry.get("case_ids") or []) | {c for c in cases.split(",") if c})
+                entry.update(state=(DeliveryState.TRIAGED if case_ids else DeliveryState.NO_POSTS).value,
+                             outcome_at=batch.get("outcome_at"))
+                entry.pop("last_error", None)
+                if case_ids:
+                    entry["case_ids"] = case_ids
+        return list(found.values())
 
     @staticmethod
     def _identity(delivery_id: str, platform: str, received_at: datetime) -> dict[str, Any]:
@@ -142,5 +172,6 @@ def _plain(item: dict[str, Any]) -> dict[str, Any]:
     plain: dict[str, Any] = {}
     for key, typed in item.items():
         [(kind, value)] = typed.items()
-        plain[key] = sorted(value) if kind == "SS" else int(value) if kind == "N" else value
+        plain[key] = (sorted(value) if kind == "SS" else int(value) if kind == "N"
+                      else [next(iter(v.values())) for v in value] if kind == "L" else value)
     return plain

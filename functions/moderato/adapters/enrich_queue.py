@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from moderato.models import Case
-from moderato.text_pending import EnrichRequest
+from moderato.triage.text_pending import EnrichRequest
 
 
 class EnrichQueue:

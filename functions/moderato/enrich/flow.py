@@ -15,8 +15,8 @@ from typing import Protocol
 
 from moderato.models import Case, CaseEvent, CaseStatus, Post
 from moderato.reasons import MENTION_TEXT_NOT_IN_PAYLOAD, TEXT_FETCHED
-from moderato.text_pending import EnrichRequest
-from moderato.triage_service import TriageService
+from moderato.triage.service import TriageService
+from moderato.triage.text_pending import EnrichRequest
 
 SYSTEM_ENRICH = "system:enrich"
 
@@ -46,7 +46,8 @@ class TextFetcher(Protocol):
 class EnrichCases(Protocol):
     def get(self, case_id: str) -> Case | None: ...
 
-    def save(self, case: Case, event: CaseEvent, expected_version: int) -> Case: ...
+    def save(self, case: Case, event: CaseEvent, expected_version: int, retain: bool = False,
+             expires_at: datetime | None = None) -> Case: ...
 
 
 @dataclass
@@ -63,20 +64,22 @@ class EnrichService:
         if case.status != CaseStatus.TEXT_PENDING:
             return None
         post = with_text(case.post, self.fetcher.fetch(case.post))
-        routed = self._classified(case, post)
+        routed, expires_at = self._classified(case, post)
         self._send(routed)
         event = CaseEvent(case_id=case.case_id, at=routed.updated_at, actor=SYSTEM_ENRICH, action="text_fetched",
                           version=routed.version, reason=", ".join(r.code for r in routed.reasons) or None,
                           data={"label": routed.label.value, "queue": routed.queue, "scores": routed.scores,
                                 "model": routed.model})
-        return self.cases.save(routed, event, expected_version=case.version)
+        # A mention found normal expires like any normal case, counted from when the post reached us.
+        return self.cases.save(routed, event, expected_version=case.version, expires_at=expires_at)
 
-    def _classified(self, case: Case, post: Post) -> Case:
+    def _classified(self, case: Case, post: Post) -> tuple[Case, datetime | None]:
         now = self.triage.clock()
-        built, assessment, _ = self.triage.build(post, case.created_at, now)
+        built, assessment, expires_at = self.triage.build(post, case.created_at, now)
         if assessment.wave_alert is not None:
             self.triage.publish_wave(assessment.wave_alert)
-        return built.model_copy(update={"status": CaseStatus.OPEN, "version": case.version + 1, "updated_at": now})
+        routed = built.model_copy(update={"status": CaseStatus.OPEN, "version": case.version + 1, "updated_at": now})
+        return routed, expires_at
 
     def _send(self, case: Case) -> None:
         if case.queue is not None:

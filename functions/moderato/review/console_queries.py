@@ -11,8 +11,8 @@ import unicodedata
 from collections.abc import Sequence
 from datetime import timedelta
 
-from moderato.guardrails import ACTIVE_STATUSES, PROTECTED_LABELS
-from moderato.models import ActionKind, Case, ProposalStatus
+from moderato.guardrails import PROTECTED_LABELS
+from moderato.models import ACTIVE_STATUSES, ActionKind, Case, ProposalStatus
 from moderato.people import PersonCase
 from moderato.review import capabilities
 from moderato.review.claims import claim_expires_at

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from moderato.guardrails import ACTIVE_STATUSES, protects_author, silencing_refusal
+from moderato.guardrails import protects_author, silencing_refusal
 from moderato.models import (
+    ACTIVE_STATUSES,
     ActionKind,
     ActionRecord,
     BanProposal,
@@ -40,9 +41,9 @@ from moderato.review.errors import (
 )
 from moderato.review.identity import Reviewer
 from moderato.review.requests import MIN_WRITTEN_REASON, Decision, DecisionRequest
-from moderato.review.sla import first_deadline, resolve_deadline
-from moderato.routing import PRIORITY_FOR_LABEL, QUEUE_FOR_LABEL
+from moderato.review.sla import resolve_deadline
 from moderato.settings import SlaPolicy
+from moderato.triage.routing import route
 from moderato.visibility import Visibility, visibility
 
 CLOSED_STATUSES = frozenset({CaseStatus.RESOLVED, CaseStatus.DISMISSED, CaseStatus.CLOSED})
@@ -235,10 +236,11 @@ def _relabelled(case: Case, reviewer: Reviewer, now: datetime, sla: SlaPolicy, l
         else:
             status = CaseStatus.CLAIMED if case.claimed_by else CaseStatus.OPEN
     active = status in ACTIVE_STATUSES
-    nxt = _next(case, now, label=label, queue=QUEUE_FOR_LABEL[label], priority=PRIORITY_FOR_LABEL[label],
+    row = route(label, now, sla)
+    nxt = _next(case, now, label=label, queue=row.queue, priority=row.priority,
                 status=status, relabel_reason=reason,
                 # A re-labelled case starts the new label's clock from now: its first deadline is new.
-                sla_due_at=first_deadline(label, now, sla) if active else case.sla_due_at)
+                sla_due_at=row.sla_due_at if active else case.sla_due_at)
     feedback = Feedback(case_id=case.case_id, at=now, by=reviewer.username, from_label=case.label, to_label=label,
                         reason=reason, text=case.post.text, language=case.language,
                         platform=case.post.platform.value)

@@ -10,7 +10,7 @@ case claimed, hidden, re-labelled, a ban proposed...) is an audit record and los
 with its whole history.
 
 A re-label or escalation to crisis publishes the crisis alert triage would have published, once per
-case (moderato/crisis_alert.py): the on-call team hears of a crisis however it became one.
+case (moderato/triage/crisis_alert.py): the on-call team hears of a crisis however it became one.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from moderato.crisis_alert import CrisisAlerter, alert_once
 from moderato.models import ActionRecord, Case, CaseEvent, Label
 from moderato.people import PersonCase, person_of
 from moderato.review import policy
@@ -29,6 +28,7 @@ from moderato.review.errors import ActionQueueUnavailable, AlertUnavailable, Cas
 from moderato.review.identity import Reviewer
 from moderato.review.requests import Decision, DecisionRequest
 from moderato.settings import SlaPolicy
+from moderato.triage.crisis_alert import CrisisAlerter, alert_once
 
 
 class CaseRepository(Protocol):

@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from moderato.guardrails import ACTIVE_STATUSES
-from moderato.models import Case, CaseStatus, Label
+from moderato.models import ACTIVE_STATUSES, Case, CaseStatus, Label
 from moderato.settings import SlaPolicy
+from moderato.triage.routing import route
 
 UNACKNOWLEDGED = frozenset({CaseStatus.OPEN, CaseStatus.CLAIMED})
 
@@ -28,9 +28,7 @@ class Overdue(StrEnum):
 
 def first_deadline(label: Label, start: datetime, policy: SlaPolicy) -> datetime | None:
     """The first thing a human owes a case of this label: acknowledge (crisis, complaint) or review (spam)."""
-    minutes = {Label.CRISIS: policy.crisis_ack_minutes, Label.COMPLAINT: policy.complaint_ack_minutes,
-               Label.SPAM: policy.spam_review_minutes}.get(label)
-    return start + timedelta(minutes=minutes) if minutes else None
+    return route(label, start, policy).sla_due_at
 
 
 def resolve_deadline(case: Case, policy: SlaPolicy) -> datetime | None:

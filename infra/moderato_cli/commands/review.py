@@ -33,14 +33,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from moderato.adapters.case_store import REVIEW_QUEUES
-from moderato.models import CaseStatus, Label, Platform
+from moderato.models import CaseStatus, Label, Platform, ReviewQueue
 from moderato.review.requests import MIN_WRITTEN_REASON, Decision
 
 DEFAULT_API = "http://127.0.0.1:8787"
 # The server's own vocabulary, so the CLI's choices cannot drift from what the API accepts.
 DECISIONS = tuple(d.value for d in Decision)
-QUEUES = REVIEW_QUEUES
+QUEUES = tuple(queue.value for queue in ReviewQueue)
 STATUSES = tuple(s.value for s in CaseStatus)
 LABELS = tuple(label.value for label in Label)
 PLATFORMS = tuple(p.value for p in Platform)

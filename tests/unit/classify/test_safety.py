@@ -14,17 +14,17 @@ from re import _parser as sre_parse  # type: ignore[attr-defined]
 import pytest
 
 from moderato.alerting.format import format_alert
-from moderato.cases import case_message
 from moderato.classify import Classifier, classify
 from moderato.classify.normalize import normalize
 from moderato.classify.safety import SAFETY_CODES, SAFETY_FILE, SAFETY_NET, check_text, load_safety_net
 from moderato.helplines import HelplineConfig, default_helplines, load_helplines, suggested_reply
 from moderato.models import Author, Case, Label, Platform, Post, PostKind, Verdict
 from moderato.reasons import describe
-from moderato.routing import route
 from moderato.safety_codes import SELF_HARM
 from moderato.settings import ConfigurationError, SlaPolicy
-from moderato.triage_service import TriageService
+from moderato.triage.cases import case_message
+from moderato.triage.routing import route
+from moderato.triage.service import TriageService
 from tests.support import CASE_SCHEMA, assert_case_message
 
 NOW = datetime(2026, 12, 4, 22, 0, tzinfo=UTC)
@@ -395,7 +395,7 @@ def test_a_broken_lexicon_fails_at_load(tmp_path: Path) -> None:
 def self_harm_case(language: str | None, brand: str | None = None, safety: list[str] | None = None) -> Case:
     verdict = Verdict(label=Label.CRISIS, scores={"spam": 0, "complaint": 0, "crisis": 1, "normal": 0},
                       language=language, safety=[SELF_HARM] if safety is None else safety)
-    from moderato.cases import build_case
+    from moderato.triage.cases import build_case
 
     return build_case(post("x", brand), verdict, route(Label.CRISIS, NOW, SlaPolicy()), NOW)
 
@@ -457,19 +457,16 @@ class _Cases:
     def __init__(self) -> None:
         self.stored: list[Case] = []
 
-    def create(self, case: Case, event: object, expires_at: datetime | None = None) -> tuple[Case, bool, bool]:
+    def create(self, case: Case, expires_at: datetime | None = None) -> tuple[Case, bool]:
         self.stored.append(case)
-        return case, True, False
+        return case, True
 
-    def mark_routed(self, case_id: str, at: datetime) -> None:
-        return None
-
-    def existing(self, case_ids: list[str]) -> dict[str, tuple[Case, bool]]:
+    def existing(self, case_ids: list[str]) -> dict[str, Case]:
         return {}
 
-    def create_many(self, new: list[tuple[Case, object, datetime | None]]) -> set[str]:
-        self.stored.extend(case for case, _, _ in new)
-        return {case.case_id for case, _, _ in new}
+    def create_many(self, new: list[tuple[Case, datetime | None]]) -> set[str]:
+        self.stored.extend(case for case, _ in new)
+        return {case.case_id for case, _ in new}
 
 
 class _Sink:

@@ -14,7 +14,7 @@ from moderato.models import Case, CaseEvent, Post, Verdict
 from moderato.orders import order_numbers
 from moderato.people import NO_LINKS, PersonLinks, person_key
 from moderato.reasons import reason
-from moderato.routing import Route
+from moderato.triage.routing import Route
 
 CASE_SCHEMA = "moderato.case/v1"
 SYSTEM_TRIAGE = "system:triage"

@@ -11,11 +11,11 @@ from typing import Protocol
 
 from pydantic import BaseModel
 
-from moderato.cases import build_case
 from moderato.models import Case, CaseStatus, Label, Post, Verdict
 from moderato.people import NO_LINKS, PersonLinks
 from moderato.reasons import MENTION_TEXT_NOT_IN_PAYLOAD, TEXT_PENDING, reason
-from moderato.routing import PRIORITY_FOR_LABEL, Route
+from moderato.triage.cases import build_case
+from moderato.triage.routing import PRIORITY_FOR_LABEL, Route
 
 ENRICH_SCHEMA = "moderato.enrich/v1"
 

@@ -3,10 +3,11 @@ Pure: ports are Protocols.
 
 Safe to run twice for the same post. The case id derives from the platform's own ids: one read of the
 batch's cases finds a redelivery before anything is counted or written, each new case is written once
-(conditional on not existing) in its final state, and routing is completed for a case only if it was
-not (a crash between the write and the send must not lose the queue message). The signal engine
-counts only posts without a case, and a wave alert (and its one possible escalation) is claimed by
-exactly one post, so neither a redelivery nor thirty complaints in a row publish the same wave twice.
+(conditional on not existing) in its final state, and a case found again is routed again only when this
+same delivery wrote it (an earlier attempt that stopped between the write and the send must not lose the
+queue message). The signal engine counts only posts without a case, and a wave alert (and its one
+possible escalation) is claimed by exactly one post, so neither a redelivery nor thirty complaints in a
+row publish the same wave twice.
 """
 
 from __future__ import annotations
@@ -16,42 +17,34 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
-from moderato.cases import SYSTEM_TRIAGE, build_case, case_id_for, opening_event
-from moderato.crisis_alert import CrisisAlertClaims, alert_once
 from moderato.helplines import suggested_reply
 from moderato.models import Case, CaseEvent, CaseStatus, Label, Post, Verdict
 from moderato.people import NO_LINKS, PersonLinks
-from moderato.routing import route
 from moderato.settings import SlaPolicy
 from moderato.signals.engine import Assessment, Retro
 from moderato.signals.waves import WaveAlert
-from moderato.text_pending import TextRequests, needs_text, pending_case
+from moderato.triage.cases import SYSTEM_TRIAGE, build_case, case_id_for
+from moderato.triage.crisis_alert import CrisisAlertClaims, alert_once
+from moderato.triage.routing import route
+from moderato.triage.text_pending import TextRequests, needs_text, pending_case
 
 
 class CaseRepository(Protocol):
-    def create(self, case: Case, event: CaseEvent, expires_at: datetime | None = None) -> tuple[Case, bool, bool]: ...
-
-    def existing(self, case_ids: list[str]) -> dict[str, tuple[Case, bool]]:
-        """The stored cases among these ids, each with whether its routing finished."""
+    def create(self, case: Case, expires_at: datetime | None = None) -> tuple[Case, bool]:
+        """Write the case unless it exists: (the stored case, whether this call wrote it)."""
         ...
 
-    def create_many(self, new: list[tuple[Case, CaseEvent, datetime | None]]) -> set[str]:
-        """Write each case (and its first event) unless it exists; the ids written by this call."""
+    def existing(self, case_ids: list[str]) -> dict[str, Case]:
+        """The stored cases among these ids."""
         ...
 
-    def mark_routed(self, case_id: str, at: datetime) -> None: ...
+    def create_many(self, new: list[tuple[Case, datetime | None]]) -> set[str]:
+        """Write each case unless it exists; the ids written by this call."""
+        ...
 
     def get(self, case_id: str) -> Case | None: ...
 
     def save(self, case: Case, event: CaseEvent, expected_version: int) -> Case: ...
-
-
-class RoutingMarks(Protocol):
-    """Where triage records that a case's message was sent (adapters/routed_markers.py)."""
-
-    def routed(self, case_ids: list[str]) -> set[str]: ...
-
-    def record(self, case_ids: list[str], at: datetime) -> None: ...
 
 
 class CaseSender(Protocol):
@@ -115,8 +108,6 @@ class TriageService:
     reply_for: Callable[[Case], str | None] = suggested_reply
     # EnrichQueue: a post that came as ids only waits in a text_pending case until its text is fetched.
     text_requests: TextRequests | None = None
-    # Where routing is recorded; without it (no signals table), on the case itself.
-    markers: RoutingMarks | None = None
 
     def triage(self, post: Post) -> TriageOutcome:
         return self.triage_many([post])[0]
@@ -125,23 +116,24 @@ class TriageService:
         """Triage a batch of posts with a fixed number of AWS calls for the whole batch; one outcome per post.
 
         The order of the writes is what makes a crash anywhere harmless:
-        1. one read of the batch's cases (with whether each was routed): a case found is a redelivery,
-           so nothing of it is counted or written again;
+        1. one read of the batch's cases: a case found was written by another delivery of the same post
+           (a redelivery: nothing of it is counted, written or sent again), or by an earlier attempt of
+           this same delivery (its ``raw_ref``), which may have stopped before step 3: it is routed again;
         2. the signals of the new posts (counters; fingerprints and wave posts flushed in one write);
-        3. each new case with its first event, once and in its final state, conditional on not existing
-           (a concurrent redelivery that wrote first keeps its case, and its own triage routes it);
-        4. the queue messages (one SendMessageBatch per queue), the crisis and wave alerts;
-        5. one routed marker per case, in one write (never the case rewritten).
-        A crash after 3 leaves cases without their marker: the retried record finds them in 1 and does 4
-        and 5, so each case still gets exactly one message. A crash between 4 and 5 makes the retry send
-        a message again (SQS itself delivers at least once: consumers key on the case id). A crash
-        before 3 writes no case; the retry counts the post's signals a second time.
+        3. each new case, once and in its final state, conditional on not existing (a concurrent
+           redelivery that wrote first keeps its case, and its own triage routes it);
+        4. the queue messages (one SendMessageBatch per queue), the crisis and wave alerts.
+        A crash between 3 and 4 leaves cases without their message: the retried record finds them in 1
+        as its own and sends them, so each case gets exactly one message. Nothing records the send, so
+        a retry after 4 sends again: the handler retries a record only for an error (an AWS failure, a
+        crash), and SQS itself delivers at least once, so consumers key on the case id. A crash before
+        3 writes no case; the retry counts the post's signals a second time.
         """
         now = self.clock()
         waiting = [self.text_requests is not None and needs_text(post) for post in posts]
         ready = [post for post, waits in zip(posts, waiting, strict=True) if not waits]
         ids = [case_id_for(post) for post in ready]
-        known = self._existing(ids) if ready else {}
+        known = self.cases.existing(ids) if ready else {}
         opened: dict[str, _Opened] = {}
         if self.signals is not None:
             self.signals.prepare([post for post, case_id in zip(ready, ids, strict=True) if case_id not in known])
@@ -151,14 +143,15 @@ class TriageService:
             stored = known.get(case_id)
             if stored is None:
                 opened[case_id] = self._open(post, now, first=True)
-            elif not stored[1]:
-                # Written by a triage that stopped before routing it: route it now, with the signals read
-                # again (nothing counted twice) for the wave alert that triage may have claimed.
-                opened[case_id] = _Opened(stored[0], self._assess(post, now, first=False), None, created=False)
+            elif post.raw_ref is not None and stored.post.raw_ref == post.raw_ref:
+                # Written by an earlier attempt of this delivery, which may have stopped before routing it:
+                # route it now, with the signals read again (nothing counted twice) for the wave alert
+                # that attempt may have claimed.
+                opened[case_id] = _Opened(stored, self._assess(post, now, first=False), None, created=False)
         if self.signals is not None:
             self.signals.flush()
         new = [entry for entry in opened.values() if entry.created]
-        written = self.cases.create_many([(e.case, opening_event(e.case), e.expires_at) for e in new])
+        written = self.cases.create_many([(e.case, e.expires_at) for e in new])
         lost = {e.case.case_id for e in new} - written  # a concurrent delivery of the same post wrote first
         routing = [e for case_id, e in opened.items() if case_id not in lost]
         published = self._route(routing)
@@ -171,7 +164,7 @@ class TriageService:
             outcomes[case_id] = TriageOutcome(case=entry.case, created=entry.created,
                                               wave_alert=published.get(case_id), relabelled=relabelled)
         if lost:
-            known.update(self._existing(sorted(lost)))
+            known.update(self.cases.existing(sorted(lost)))
         results: list[TriageOutcome] = []
         for post, waits in zip(posts, waiting, strict=True):
             if waits:
@@ -180,19 +173,11 @@ class TriageService:
             case_id = case_id_for(post)
             outcome = outcomes.get(case_id)
             if outcome is None:
-                results.append(TriageOutcome(case=known[case_id][0], created=False))
+                results.append(TriageOutcome(case=known[case_id], created=False))
                 continue
             results.append(outcome)
             outcomes[case_id] = TriageOutcome(case=outcome.case, created=False)  # the post again in this batch
         return results
-
-    def _existing(self, case_ids: list[str]) -> dict[str, tuple[Case, bool]]:
-        """Stored cases, each with whether its routing finished (a marker, or routed_at on older cases)."""
-        found = self.cases.existing(case_ids)
-        if self.markers is None or not found:
-            return found
-        marked = self.markers.routed(list(found))
-        return {case_id: (case, routed or case_id in marked) for case_id, (case, routed) in found.items()}
 
     def _assess(self, post: Post, now: datetime, first: bool) -> Assessment:
         verdict = self.classify(post)
@@ -236,7 +221,7 @@ class TriageService:
         return _Opened(case, assessment, expires_at, created=True)
 
     def _route(self, routing: list[_Opened]) -> dict[str, WaveAlert]:
-        """Send, alert, then mark routed (see triage_many for why in this order); the wave alerts published."""
+        """Send, then alert (see triage_many for why after the case write); the wave alerts published."""
         if not routing:
             return {}
         self.queues.send_many([entry.case for entry in routing if entry.case.queue is not None])
@@ -247,11 +232,6 @@ class TriageService:
             alert = entry.assessment.wave_alert
             if alert is not None and self.publish_wave(alert):
                 published[case.case_id] = alert
-        if self.markers is not None:
-            self.markers.record([entry.case.case_id for entry in routing], self.clock())
-        else:
-            for entry in routing:
-                self.cases.mark_routed(entry.case.case_id, self.clock())
         return published
 
     def _await_text(self, post: Post) -> TriageOutcome:
@@ -259,7 +239,7 @@ class TriageService:
         nothing for a case no longer waiting), so a crash between the two cannot leave it waiting forever."""
         assert self.text_requests is not None
         case = pending_case(post, self.clock(), self.person_links)
-        stored, created, _ = self.cases.create(case, opening_event(case), None)
+        stored, created = self.cases.create(case, None)
         if stored.status == CaseStatus.TEXT_PENDING:
             self.text_requests.request(stored)
         return TriageOutcome(case=stored, created=created)
