@@ -91,7 +91,7 @@ class Classifier:
             own_sites = self.brand_domains.get(post.brand or "", ())
             decision: Decision = decide(scores, hits + brand_hits, self.model.policy,
                                         spam_evidence(norm, hits + brand_hits, own_sites),
-                                        own_site_link=links_to_own_site(norm, own_sites))
+                                        own_site_link=links_to_own_site(norm, own_sites), words=len(norm.tokens))
             label, notes = decision.label, decision.notes
 
         # The safety net binds: a suicidal or threatening post is crisis whatever the model or rules say.

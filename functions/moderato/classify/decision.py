@@ -3,7 +3,9 @@
 - Crisis outranks everything: a moderate crisis score is enough, a lower one when a crisis rule fired.
 - Complaint-as-spam must be the rarest error: spam needs a high score, a margin over the other
   labels, and some spam evidence (``spam_evidence``: something a spammer needs) or else a
-  near-certain score (``spam_without_evidence_min``); with a complaint marker (a delivery, a refund,
+  near-certain score (``spam_without_evidence_min``), and never for a post of fewer than
+  ``SPAM_WITHOUT_EVIDENCE_MIN_WORDS`` words ("hello!", "first", "nice"): with no link, contact or pitch, a
+  greeting asks nothing of its reader, whatever the model makes of it; with a complaint marker (a delivery, a refund,
   a broken item) it needs a near-certain score. A spam-looking post with a crisis marker goes to
   crisis when the model gives crisis any real chance (``crisis_with_marker_min``).
 - Otherwise the most likely of complaint and normal wins (complaint gets a log-odds shift
@@ -128,8 +130,12 @@ class Decision:
     notes: tuple[str, ...] = ()
 
 
+SPAM_WITHOUT_EVIDENCE_MIN_WORDS = 4
+
+
 def decide(scores: dict[str, float], hits: list[RuleHit], policy: Policy, spam_evidence: bool = True,
-           own_site_link: bool = False) -> Decision:
+           own_site_link: bool = False, words: int | None = None) -> Decision:
+    """``words``: how many words the post has (None: unknown, no minimum applies)."""
     p_crisis = scores["crisis"]
     p_spam = scores["spam"]
     # Only crisis rules that are never spam-like bind the decision; softer ones are model features.
@@ -156,6 +162,8 @@ def decide(scores: dict[str, float], hits: list[RuleHit], policy: Policy, spam_e
         threshold = policy.spam_with_complaint_marker_min if own_issue else policy.spam_min
         if not spam_evidence:
             threshold = max(threshold, policy.spam_without_evidence_min)
+            if words is not None and words < SPAM_WITHOUT_EVIDENCE_MIN_WORDS:
+                threshold = math.inf
         if p_spam >= threshold and p_spam - others >= policy.spam_margin:
             return Decision(Label.SPAM)
         note = SPAM_VETOED if own_issue else SPAM_UNSURE

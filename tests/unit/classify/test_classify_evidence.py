@@ -93,3 +93,15 @@ def test_a_brand_domain_must_be_a_bare_host() -> None:
     with pytest.raises(ValidationError):
         BrandAccount(brand="B", platform="x", domains=["https://ebay.com/"])
     assert BrandAccount(brand="B", platform="x", domains=["ebay.co.uk"]).domains == ["ebay.co.uk"]
+
+
+@pytest.mark.parametrize("text", ["hello!", "Hello", "hi", "first", "nice one", "coucou 👋", "ok merci"])
+def test_a_greeting_without_evidence_is_never_spam(text: str) -> None:
+    # X's own sample DM is "hello!": a few words with no link, contact or pitch ask nothing of the reader.
+    verdict = classify(post_from_row({"text": text, "platform": "x"}))
+    assert verdict.label != "spam", verdict
+
+
+@pytest.mark.parametrize("text", ["Follow me", "DM me now", "check my bio", "promo https://bit.ly/xY"])
+def test_a_short_post_with_spam_evidence_can_still_be_spam(text: str) -> None:
+    assert classify(post_from_row({"text": text, "platform": "x"})).label == "spam"
