@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -10,6 +12,8 @@ from urllib.parse import urlencode
 import jsonschema
 
 from moderato_local.events import HttpRequest, http_api_event
+from moderato_local.fake_platform import FakePlatform
+from moderato_local.process import LocalStackProcess
 
 REPO = Path(__file__).resolve().parents[1]
 LOCAL_SECRETS: dict[str, Any] = json.loads((REPO / "infra" / "local" / "secrets.json").read_text())
@@ -106,3 +110,16 @@ def api_event(method: str, path: str, body: bytes = b"", headers: dict[str, str]
                           headers=list((headers or {}).items()), body=body)
     return http_api_event(request, f"{method} /webhooks/{{platform}}", {"platform": platform},
                           api_id="local", domain_name="127.0.0.1:8787")
+
+
+@contextmanager
+def stack_with_platform(url_variable: str, tokens: dict[str, Any] | None = None
+                        ) -> Iterator[tuple[FakePlatform, LocalStackProcess]]:
+    """A stack of its own whose platform API calls (``url_variable``: META_GRAPH_URL, X_API_URL) reach a
+    fake platform, with ``tokens`` in PlatformTokens: for a module that watches what the platform is asked."""
+    with FakePlatform() as platform, LocalStackProcess(REPO / "template.yaml", REPO / "functions",
+                                                       env={url_variable: platform.url}) as local:
+        if tokens is not None:
+            local.client("secretsmanager").put_secret_value(SecretId=local.resources["PlatformTokens"],
+                                                            SecretString=json.dumps(tokens))
+        yield platform, local

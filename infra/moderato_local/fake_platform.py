@@ -11,7 +11,9 @@ X OAuth 2.0 is emulated too: ``issue_x_tokens()`` hands out an access token and 
 token; from then on X API calls (``/2/...``) need a valid, unexpired access token (401 otherwise),
 ``expire_x_access_tokens()`` ends them early, and ``POST /2/oauth2/token`` with
 ``grant_type=refresh_token`` rotates the pair the way X does (the old refresh token stops working:
-400 ``invalid_request``).
+400 ``invalid_request``). ``x_tokens()`` is the pair X holds now, and each call records a fingerprint of
+the bearer token it came with (``token_fingerprint(token)``), so a test can tell which token an
+action used without the fake keeping token values.
 
 Instagram @mentions arrive with ids only, and the enrich function reads their text with a GET the Graph
 API documents: ``GET /{ig-user-id}?fields=mentioned_comment.comment_id(<id>){id,text,timestamp,media}``
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import hashlib
 import itertools
 import json
 import re
@@ -50,6 +53,12 @@ class RecordedCall:
     json: Any
     authorized: bool  # a Bearer token was sent (its value is not kept)
     basic_user: str | None = None  # the user (client id) of an HTTP Basic header; the password is not kept
+    token_fingerprint: str | None = None  # token_fingerprint() of the Bearer token, to compare, not to reuse
+
+
+def token_fingerprint(token: str) -> str:
+    """A short one-way digest of a bearer token: enough to tell two tokens apart in a test."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()[:16]
 
 
 class FakePlatform:
@@ -109,6 +118,12 @@ class FakePlatform:
     def expire_x_access_tokens(self) -> None:
         with self._lock:
             self._x_access = dict.fromkeys(self._x_access or {}, 0.0)
+
+    def x_tokens(self) -> tuple[str | None, str | None]:
+        """The newest access token and the refresh token X would accept now (None before issue_x_tokens)."""
+        with self._lock:
+            access = max(self._x_access or {}, key=lambda token: (self._x_access or {})[token], default=None)
+            return access, self._x_refresh
 
     def x_token_valid(self, token: str) -> bool:
         with self._lock:
@@ -180,8 +195,10 @@ def _handler(platform: FakePlatform) -> type[BaseHTTPRequestHandler]:
                 form = dict(parse_qsl(raw, keep_blank_values=True))
             authorization = self.headers.get("authorization") or ""
             authorized = authorization.lower().startswith("bearer ")
+            bearer = authorization[len("bearer "):] if authorized else None
             platform.record(RecordedCall(self.command, path, query, raw, form, body_json, authorized,
-                                         _basic_user(authorization)))
+                                         _basic_user(authorization),
+                                         token_fingerprint(bearer) if bearer is not None else None))
             mention = platform.mention_answer(query) if self.command == "GET" else None
             if mention is not None:
                 failure = platform.next_failure() if authorized else (401, {"error": {"message": "no access token"}})
@@ -192,7 +209,7 @@ def _handler(platform: FakePlatform) -> type[BaseHTTPRequestHandler]:
                 self._answer(*platform.refresh_x_tokens(form))
             elif not authorized:
                 self._answer(401, {"error": {"message": "no access token"}})
-            elif path.startswith("/2/") and not platform.x_token_valid(authorization[len("bearer "):]):
+            elif path.startswith("/2/") and not platform.x_token_valid(bearer or ""):
                 self._answer(401, {"title": "Unauthorized", "type": "about:blank", "status": 401,
                                    "detail": "Unauthorized"})
             elif (failure := platform.next_failure()) is not None:

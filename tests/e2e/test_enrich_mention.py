@@ -18,7 +18,7 @@ from moderato.adapters.case_store import CaseStore
 from moderato.models import Case, CaseStatus
 from moderato_local.fake_platform import FakePlatform
 from moderato_local.process import LocalStackProcess
-from tests.support import CASE_QUEUES, REPO, drain_case_queue, signed_headers
+from tests.support import CASE_QUEUES, REPO, drain_case_queue, signed_headers, stack_with_platform
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 FIXTURE = json.loads((REPO / "tests" / "fixtures" / "platforms" / "instagram_mention.json").read_text("utf-8"))
@@ -27,18 +27,19 @@ COMMENT_ID = FIXTURE["payload"]["entry"][0]["changes"][0]["value"]["comment_id"]
 
 
 @pytest.fixture(scope="module")
-def fake_graph() -> Iterator[FakePlatform]:
-    with FakePlatform() as platform:
-        yield platform
+def graph_and_stack() -> Iterator[tuple[FakePlatform, LocalStackProcess]]:
+    with stack_with_platform("META_GRAPH_URL", {"meta": {ACCOUNT_ID: "fake-page-token"}, "x": {}}) as pair:
+        yield pair
 
 
 @pytest.fixture(scope="module")
-def stack(fake_graph: FakePlatform) -> Iterator[LocalStackProcess]:
-    with LocalStackProcess(REPO / "template.yaml", REPO / "functions", env={"META_GRAPH_URL": fake_graph.url}) as local:
-        local.client("secretsmanager").put_secret_value(
-            SecretId=local.resources["PlatformTokens"],
-            SecretString=json.dumps({"meta": {ACCOUNT_ID: "fake-page-token"}, "x": {}}))
-        yield local
+def fake_graph(graph_and_stack: tuple[FakePlatform, LocalStackProcess]) -> FakePlatform:
+    return graph_and_stack[0]
+
+
+@pytest.fixture(scope="module")
+def stack(graph_and_stack: tuple[FakePlatform, LocalStackProcess]) -> LocalStackProcess:
+    return graph_and_stack[1]
 
 
 def the_case(stack: LocalStackProcess) -> Case | None:

@@ -1,4 +1,5 @@
-"""Every documented platform sample (tests/fixtures/platforms) through the real webhook, parser and triage (moto).
+"""Every documented platform sample (tests/fixtures/platforms) through the real webhook, parser and triage (moto),
+and the webhook's promise that nothing signed is refused with 400 unless it cannot be read as UTF-8 JSON.
 
 Each payload is signed with the local test secret and posted to the webhook handler; what reaches
 IngestQueue is handed to the triage handler, as the SQS event source would. Each must become the case
@@ -17,14 +18,19 @@ from urllib.parse import unquote
 
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from moderato.adapters.case_store import CaseStore
 from moderato.adapters.graph_mentions import GraphMentionFetcher
 from moderato.enrich.flow import TextUnavailable
 from moderato.models import Case, Platform, Post, PostKind
+from moderato.platforms import PLATFORMS
+from moderato.platforms.base import PayloadRejected, decode_json
 from moderato_local.fake_platform import FakePlatform
 from tests.integration.conftest import AwsEnv, FakeContext, load_handler
 from tests.support import REPO, api_event, signed_headers
+from tests.webhook_fakes import Webhook, webhook_with_fakes
 
 FIXTURES = sorted((REPO / "tests" / "fixtures" / "platforms").glob("*.json"))
 
@@ -171,3 +177,90 @@ def test_a_caption_mention_is_read_through_mentioned_media_with_the_accounts_own
         assert "mentioned_media.media_id(m9){caption,username,timestamp,permalink}" in unquote(call.query)
         with pytest.raises(TextUnavailable, match="no meta token"):
             GraphMentionFetcher(Tokens({}), lambda family: graph.url, frozenset()).fetch(caption)
+
+
+# ---------------------------------------------------------------- nothing signed is refused with 400
+
+# The README's rejection table: a signed body gets 400 only when it cannot be read as UTF-8 JSON, and
+# then with one of these messages. Everything else a platform signed is accepted (200) and enqueued.
+MAX_DEPTH_IN_README = 64
+UNREADABLE_BODIES: list[tuple[bytes, str]] = [
+    (b"\xef\xbb\xbf{}", "body starts with a byte order mark"),
+    ('{"a": "é"}'.encode("utf-16-le"), "body holds NUL bytes"),
+    ('{"a": "é"}'.encode("utf-32"), "body holds NUL bytes"),
+    (b'{"a": "\xc3"}', "body is not UTF-8"),
+    (b'{"a": "\xed\xa0\x80"}', "body is not UTF-8"),  # CESU-8: a surrogate encoded as UTF-8
+    (b"[" * (MAX_DEPTH_IN_README + 1) + b"]" * (MAX_DEPTH_IN_README + 1), "body is JSON nested too deeply"),
+    (b"9" * 5000, "body is not valid JSON"),  # over Python's 4,300-digit integer limit
+    (b"not json", "body is not valid JSON"),
+    (b"", "body is not valid JSON"),
+    (b'{"a": 1} trailing', "body is not valid JSON"),
+]
+JSON_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(2**80), max_value=2**80),
+                         st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=30))
+ANY_JSON = st.recursive(JSON_SCALARS, lambda children: st.one_of(
+    st.lists(children, max_size=4), st.dictionaries(st.text(max_size=10), children, max_size=4)), max_leaves=25)
+KNOWN_KEYS = st.sampled_from(["object", "entry", "changes", "messaging", "standby", "data", "event_type",
+                              "for_user_id", "tweet_create_events", "direct_message_events", "user_event"])
+# Known keys holding values of any type: the shapes closest to a real delivery are the likeliest to trip a check.
+NEAR_SHAPES = st.dictionaries(KNOWN_KEYS, ANY_JSON, min_size=1, max_size=4)
+PROPERTY = settings(max_examples=150, deadline=None, derandomize=True,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+def json_body(value: Any, ascii_only: bool) -> bytes:
+    try:
+        return json.dumps(value, ensure_ascii=ascii_only).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: only its \u escape is UTF-8
+        return json.dumps(value).encode("utf-8")
+
+
+@pytest.fixture
+def webhook(monkeypatch: pytest.MonkeyPatch) -> Webhook:
+    return webhook_with_fakes(monkeypatch)
+
+
+@pytest.mark.parametrize("platform", sorted(PLATFORMS))
+def test_every_signed_json_body_of_any_shape_is_accepted_and_enqueued_as_is(webhook: Webhook, platform: str) -> None:
+    @PROPERTY
+    @given(st.one_of(ANY_JSON, NEAR_SHAPES), st.booleans())
+    def run(value: Any, ascii_only: bool) -> None:
+        body = json_body(value, ascii_only)
+        webhook.ingest.enqueued.clear()
+        answer = webhook.call("POST", f"/webhooks/{platform}", body, signed_headers(platform, body))
+        assert answer["statusCode"] == 200, (body[:200], answer["body"])
+        assert webhook.ingest.enqueued == [(platform, body)]
+
+    run()
+
+
+@pytest.mark.parametrize("platform", sorted(PLATFORMS))
+def test_a_signed_body_gets_400_exactly_when_it_cannot_be_read_as_utf8_json(webhook: Webhook, platform: str) -> None:
+    @PROPERTY
+    @given(st.one_of(st.binary(max_size=200), st.builds(lambda v: json_body(v, False), ANY_JSON)))
+    def run(body: bytes) -> None:
+        try:
+            decode_json(body)
+            readable = True
+        except PayloadRejected:
+            readable = False
+        answer = webhook.call("POST", f"/webhooks/{platform}", body, signed_headers(platform, body))
+        assert answer["statusCode"] == (200 if readable else 400), (body[:200], answer["body"])
+
+    run()
+
+
+@pytest.mark.parametrize("platform", sorted(PLATFORMS))
+@pytest.mark.parametrize(("body", "message"), UNREADABLE_BODIES, ids=[m for _, m in UNREADABLE_BODIES])
+def test_the_readme_400_rows_are_what_the_code_answers_to_a_signed_body(webhook: Webhook, platform: str,
+                                                                        body: bytes, message: str) -> None:
+    answer = webhook.call("POST", f"/webhooks/{platform}", body, signed_headers(platform, body))
+    assert answer["statusCode"] == 400 and json.loads(answer["body"])["message"].startswith(message), answer
+    assert webhook.ingest.enqueued == []
+
+
+@pytest.mark.parametrize("platform", sorted(PLATFORMS))
+def test_json_as_deep_as_the_readme_allows_is_accepted(webhook: Webhook, platform: str) -> None:
+    body = b"[" * MAX_DEPTH_IN_README + b"]" * MAX_DEPTH_IN_README
+    answer = webhook.call("POST", f"/webhooks/{platform}", body, signed_headers(platform, body))
+    assert answer["statusCode"] == 200, answer["body"]
