@@ -185,12 +185,7 @@ def triage_batch(records: list[SQSRecord]) -> list[str]:
             continue
         record_events(delivery.events)
         parsed.append((record, delivery))
-    outcomes: list[TriageOutcome] | None = None
-    try:
-        outcomes = triage_posts([post for _, delivery in parsed for post in delivery.posts])
-    except Exception as error:
-        logger.warning("batch pass failed: each record is triaged alone, so only the one at fault fails",
-                       extra={"error": type(error).__name__, "records": len(parsed)})
+    outcomes = _batch_pass([post for _, delivery in parsed for post in delivery.posts], len(parsed))
     position = 0
     finished: list[tuple[SQSRecord, Outcome]] = []
     for record, delivery in parsed:
@@ -209,6 +204,29 @@ def triage_batch(records: list[SQSRecord]) -> list[str]:
             record_failed(record, LedgerUnavailable("the batch's outcomes could not be written to the ledger"))
             failed.append(record.message_id)
     return failed
+
+
+# An AWS error in the batch pass is tried again with the whole batch, this many times, before each record
+# is triaged alone: a pass that failed halfway is safe to repeat (its cases are found as this batch's
+# own and sent), and one more pass costs about a tenth of ten single-record ones.
+_BATCH_PASS_RETRIES = 4
+
+
+def _batch_pass(posts: list[Post], records: int) -> list[TriageOutcome] | None:
+    """The posts of every record triaged together; None when each record must be triaged alone."""
+    for attempt in range(_BATCH_PASS_RETRIES + 1):
+        try:
+            return triage_posts(posts)
+        except (ClientError, BotoCoreError) as error:
+            logger.warning("batch pass failed on an AWS error", extra={
+                "error": type(error).__name__, "records": records, "retry": attempt < _BATCH_PASS_RETRIES})
+        except Exception as error:
+            # A bug on one post would fail every pass: only the record at fault must fail.
+            logger.warning("batch pass failed: each record is triaged alone, so only the one at fault fails",
+                           extra={"error": type(error).__name__, "records": records})
+            return None
+    logger.warning("batch pass failed again: each record is triaged alone", extra={"records": records})
+    return None
 
 
 def finish_record(record: SQSRecord, parsed: ParsedDelivery, case_ids: list[str]) -> Outcome | None:

@@ -19,8 +19,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from moderato.adapters.aws import AWS_RETRY_AFTER_SECONDS, client
 from moderato.adapters.ingest_queue import IngestQueue
@@ -57,7 +57,14 @@ def _build_tracer() -> Tracer | None:
 
 
 logger = Logger()
-metrics = Metrics()
+_SERVICE = {"service": os.environ.get("POWERTOOLS_SERVICE_NAME", "moderato")}
+
+
+def count(name: str) -> None:
+    """One EMF line now: a request counts one or two of these, so Powertools' metrics buffer (shared by
+    every Metrics object of the process) would only add a flush step and state shared between requests."""
+    with single_metric(name=name, unit=MetricUnit.Count, value=1, default_dimensions=_SERVICE):
+        pass
 # None while call tracing is off: the X-Ray SDK is then never imported, and no request pays for dummy
 # subsegments. Lambda's active tracing still records every invocation, its duration and its cold start.
 tracer = _build_tracer()
@@ -131,7 +138,7 @@ def receive(platform_name: str, event: dict[str, Any]) -> dict[str, Any]:
     # request id, status 200), which `moderato reconcile` reads: a write of our own here would cost a
     # DynamoDB write unit per delivery for a record the gateway already keeps.
     message_id = _ingest.enqueue(platform.name, raw_body, request_id, received_at, forwarded, note=note)
-    metrics.add_metric(name="DeliveriesAccepted", unit=MetricUnit.Count, value=1)
+    count("DeliveriesAccepted")
     logger.info("delivery enqueued", extra={"platform": platform.name, "message_id": message_id,
                                             "bytes": len(raw_body)})
     return _response(200, '{"status": "accepted"}')
@@ -141,7 +148,7 @@ def reject(error: WebhookError, path: str) -> dict[str, Any]:
     # Never log the body: it may hold personal data, and a forged one is an attacker's text.
     logger.warning("delivery rejected", extra={"status": error.status, "error": type(error).__name__,
                                                "detail": error.message, "path": path})
-    metrics.add_metric(name="DeliveriesRejected", unit=MetricUnit.Count, value=1)
+    count("DeliveriesRejected")
     return _response(error.status, json.dumps({"message": error.message}), headers=_retry_after(error.status))
 
 
@@ -151,7 +158,7 @@ def _unknown_shape(platform: WebhookGate, payload: Any) -> str | None:
     try:
         platform.check_shape(payload)
     except PayloadRejected as error:
-        metrics.add_metric(name="UnknownShapesKept", unit=MetricUnit.Count, value=1)
+        count("UnknownShapesKept")
         logger.warning("signed delivery of an unknown shape kept", extra={
             "platform": platform.name, "reason": UNKNOWN_SHAPE_KEPT, "detail": error.message})
         return f"{UNKNOWN_SHAPE_KEPT}: {error.message}"
@@ -194,7 +201,7 @@ def route(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def _decorated() -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
-    """The handler inside Powertools' logging context, metrics flush and (when on) call tracing."""
+    """The handler inside Powertools' logging context and (when on) call tracing."""
 
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         # The correlation id Powertools' correlation_paths.API_GATEWAY_HTTP names, read without a JMESPath
@@ -202,7 +209,7 @@ def _decorated() -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
         logger.set_correlation_id((event.get("requestContext") or {}).get("requestId"))
         return route(event)
 
-    handler = metrics.log_metrics(lambda_handler)
+    handler = lambda_handler
     if tracer is not None:
         handler = tracer.capture_lambda_handler(handler)
     return logger.inject_lambda_context(handler)

@@ -33,7 +33,7 @@ import inspect
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 log = logging.getLogger("moderato_local")
@@ -119,8 +119,11 @@ def _install_transactions() -> None:
 def _install_partition_query() -> None:
     """moto's Table.query on the table's own key takes ``all_items()`` (the whole table, sorted) and
     keeps the items of one partition. While such a query runs, ``all_items`` of that table answers
-    with the partition alone, already in range-key order (moto sorts again: a pass over sorted data).
-    Index queries and scans still see the whole table, as they must."""
+    with the partition alone, already in range-key order (moto sorts again: a pass over sorted data),
+    and, for a string sort key, only the items the key condition can keep (moto checks them again): a
+    growing partition read from a cursor (the signal journal, sk > the last read) then costs a query
+    what it returns, not a Python comparison per item it holds. Index queries and scans still see the
+    whole table, as they must."""
     from moto.dynamodb.models.table import Table
 
     original_query = Table.query
@@ -129,10 +132,10 @@ def _install_partition_query() -> None:
     signature = inspect.signature(original_query)
 
     def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
-        index_name = signature.bind(self, hash_key, *args, **kwargs).arguments.get("index_name")
-        if index_name or hash_key is None:
+        arguments = signature.bind(self, hash_key, *args, **kwargs).arguments
+        if arguments.get("index_name") or hash_key is None:
             return original_query(self, hash_key, *args, **kwargs)
-        _query_partition.value = (self, hash_key)
+        _query_partition.value = (self, hash_key, arguments.get("range_comparison"), arguments.get("range_objs"))
         try:
             return original_query(self, hash_key, *args, **kwargs)
         finally:
@@ -148,10 +151,30 @@ def _install_partition_query() -> None:
             return []
         if not self.range_key_attr:
             return [partition]
-        return sorted(list(partition.values()), key=lambda item: item.range_key.cast_value)
+        keep = _string_key_condition(asked[2], asked[3])
+        items = [item for key, item in partition.items() if keep is None or keep(getattr(key, "value", key))]
+        return sorted(items, key=lambda item: item.range_key.cast_value)
 
     Table.query = query  # type: ignore[method-assign]
     Table.all_items = all_items  # type: ignore[method-assign]
+
+
+def _string_key_condition(comparison: str | None, values: list[Any] | None) -> Callable[[Any], bool] | None:
+    """The sort key condition as a test on the key's raw string, or None (no condition, or not strings:
+    then every item goes on to moto's own check)."""
+    if not comparison or not values or any(getattr(v, "type", None) != "S" for v in values):
+        return None
+    bounds = [str(v.value) for v in values]
+    tests: dict[str, Callable[[Any], bool]] = {
+        ">": lambda key: isinstance(key, str) and key > bounds[0],
+        ">=": lambda key: isinstance(key, str) and key >= bounds[0],
+        "<": lambda key: isinstance(key, str) and key < bounds[0],
+        "<=": lambda key: isinstance(key, str) and key <= bounds[0],
+        "=": lambda key: key == bounds[0],
+        "BEGINS_WITH": lambda key: isinstance(key, str) and key.startswith(bounds[0]),
+        "BETWEEN": lambda key: isinstance(key, str) and len(bounds) == 2 and bounds[0] <= key <= bounds[1],
+    }
+    return tests.get(comparison.upper())
 
 
 # --- SQS -----------------------------------------------------------------------------------------

@@ -124,7 +124,10 @@ class LocalStackProcess:
         sqs = self.client("sqs")
 
         def quiet() -> bool:
-            health = requests.get(f"{self.gateway_url}/health", timeout=5).json()
+            try:
+                health = requests.get(f"{self.gateway_url}/health", timeout=5).json()
+            except requests.RequestException:
+                return False  # too busy to answer within 5 s: certainly not idle (the timeout still bounds it)
             return health.get("inflight") == 0 and queues_empty(sqs, self.polled_queues)
 
         # Each check asks moto for every polled queue's depths (a pass over each queue) and /health for

@@ -25,6 +25,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TextIO
 
 from moderato_local.faults import FaultInjector, run_crashing
@@ -33,14 +34,17 @@ from moderato_local.template import FunctionSpec
 
 log = logging.getLogger("moderato_local")
 
-# API Gateway invokes as many environments as requests in flight, but locally HTTP functions keep one:
-# Powertools' event handler keeps the current request in a class attribute (BaseRouter.current_event),
-# shared by every copy of the module in this process, so two requests at once would read each other's
-# request id (measured: deliveries recorded in the ledger under another delivery's id).
-HTTP_CONCURRENCY = 1
-# The same attribute is shared by every HTTP function of the process too (webhook and review API), so one
-# HTTP invocation runs at a time across all of them: measured without it, 4 clients of two HTTP functions
-# had bodies enqueued twice, others never, and crashed in Powertools Metrics' shared buffer.
+# API Gateway invokes as many environments as requests in flight. Locally, an HTTP function that uses
+# Powertools' event handler or its Metrics buffer keeps one: the handler keeps the current request in a
+# class attribute (BaseRouter.current_event) and Metrics its buffer in class attributes, shared by every
+# copy of the module in this process, so two requests at once would read each other's request (measured:
+# deliveries recorded under another delivery's id, a crash in the shared buffer). The same attributes are
+# shared by every such function of the process (the review API), so one of their invocations runs at a
+# time across all of them. A function with neither (the webhook: its own router, single EMF lines) runs
+# HTTP_CONCURRENCY environments, so one request waiting on an AWS retry's backoff does not hold the others
+# (its log lines may then carry a neighbour's Lambda context: Powertools' Logger formatter is per process).
+HTTP_CONCURRENCY = 8
+_SHARED_STATE = ("aws_lambda_powertools.event_handler", "Metrics(")
 _HTTP_INVOCATION = threading.Lock()
 
 
@@ -48,12 +52,25 @@ def is_http_function(spec: FunctionSpec) -> bool:
     return any(event.get("Type") in ("HttpApi", "Api") for event in spec.events.values())
 
 
+def shares_process_state(spec: FunctionSpec) -> bool:
+    """Whether the handler's module uses what Powertools keeps per process, not per environment."""
+    found = importlib.util.find_spec(spec.handler.rpartition(".")[0])
+    if found is None or not found.origin:
+        return True
+    source = Path(found.origin).read_text(encoding="utf-8")
+    return any(marker in source for marker in _SHARED_STATE)
+
+
+def serialized(spec: FunctionSpec) -> bool:
+    return is_http_function(spec) and shares_process_state(spec)
+
+
 def concurrency_of(spec: FunctionSpec) -> int:
     """How many environments the template lets this function run at once (locally)."""
     limits = [int(((event.get("Properties") or {}).get("ScalingConfig") or {}).get("MaximumConcurrency", 2))
               for event in spec.events.values() if event.get("Type") == "SQS"]
     if is_http_function(spec):
-        limits.append(HTTP_CONCURRENCY)
+        limits.append(1 if shares_process_state(spec) else HTTP_CONCURRENCY)
     return max(limits, default=1)
 
 
@@ -153,8 +170,8 @@ class FunctionRuntime:
         if self._handler is None:
             self.load()
         scope = self.faults.handler_running() if self.faults else nullcontext()
-        serialized = _HTTP_INVOCATION if is_http_function(self.spec) else nullcontext()
-        with self.activity.running(), serialized, self._environment() as handler, scope:
+        one_at_a_time = _HTTP_INVOCATION if serialized(self.spec) else nullcontext()
+        with self.activity.running(), one_at_a_time, self._environment() as handler, scope:
             request_id = str(uuid.uuid4())
             context = LambdaContext(
                 function_name=self.name,

@@ -11,6 +11,7 @@ from collections import Counter
 from typing import Any
 
 import boto3
+from botocore.exceptions import EndpointConnectionError
 
 from tests.integration.conftest import AwsEnv
 from tests.integration.test_triage import cases, delivery, run_triage
@@ -98,3 +99,23 @@ def test_a_crash_between_the_case_write_and_the_send_still_ends_in_one_case_and_
     assert {c.case_id: c.version for c in stored} == {c.case_id: 1 for c in written}
     messages = Counter(m["case_id"] for m in case_messages(aws))
     assert set(messages.values()) == {1} and set(messages) == {c.case_id for c in stored if c.queue}
+
+
+def test_a_transient_aws_error_is_retried_as_a_batch_not_record_by_record(aws: AwsEnv) -> None:
+    # Given SendMessageBatch failing once (after the batch's cases were written)
+    calls = count_calls()
+    failures = {"left": 1}
+
+    def refuse_once(**_: Any) -> None:
+        if failures["left"]:
+            failures["left"] -= 1
+            raise EndpointConnectionError(endpoint_url="https://sqs.eu-west-1.amazonaws.com")
+
+    boto3.DEFAULT_SESSION.events.register("before-call.sqs.SendMessageBatch", refuse_once)
+    # When one batch is triaged
+    assert run_triage(aws, *batch(offset=80)) == {"batchItemFailures": []}
+    # Then the batch pass ran again as a whole: the cases were read in one call per pass, never per record
+    assert calls["dynamodb.BatchGetItem"] <= 2 * 2
+    stored = cases(aws)
+    messages = Counter(m["case_id"] for m in case_messages(aws))
+    assert len(stored) == len(TEXTS) and set(messages) == {c.case_id for c in stored if c.queue}

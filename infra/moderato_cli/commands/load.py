@@ -225,9 +225,6 @@ def run_load(n: int, dup: float, fault: float, crashes: int, concurrency: int, s
         if redrive_after and reconciliation.in_dlq:
             # The fix an operator would deploy: no more faults. Then what waited in IngestDLQ comes back.
             switch.touch()
-            # A failed attempt may leave its idempotency record "in progress" until the invocation's
-            # timeout has passed (in AWS the 200 s visibility timeout always outlasts it): wait that long.
-            time.sleep(_function_timeout(resources, "TriageFunction") + 2)
             redrive(resources, resources.dead_letter_queues()["IngestDLQ"], limit=100_000)
             report.settled = stack.wait_idle(timeout, settle=2.0) and report.settled
             report.after_redrive = gather(resources).reconcile(grace=timedelta(0))
@@ -264,10 +261,6 @@ def segment_rates(outcomes: list[float], size: int = SEGMENT) -> list[float]:
 
 def _quantile(values: list[float], q: float) -> float:
     return sorted(values)[min(len(values) - 1, int(q * len(values)))] if values else 0.0
-
-
-def _function_timeout(resources: StackResources, logical_id: str) -> int:
-    return next(spec.timeout for spec in resources.template.functions() if spec.logical_id == logical_id)
 
 
 def _posts_without_a_trace(resources: StackResources, done: list[Sent]) -> list[str]:

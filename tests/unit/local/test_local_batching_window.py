@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from moderato_local.pollers import SqsPoller
+from tests.support import REPO
 
 
 class TrickleQueue:
@@ -45,3 +46,15 @@ def test_a_batch_that_does_not_fill_goes_when_the_window_ends() -> None:
 def test_without_a_window_the_first_receive_is_the_batch() -> None:
     queue = TrickleQueue(supply=20)
     assert len(poller(queue, window=0).receive()) == 1 and queue.receives == 1
+
+
+def test_only_http_functions_free_of_powertools_shared_state_run_concurrently() -> None:
+    # The review API uses Powertools' event handler (a request kept in a class attribute): one at a time.
+    # The webhook has its own router and writes single EMF lines: it runs as many as API Gateway would.
+    from moderato_local.runtime import HTTP_CONCURRENCY, concurrency_of, serialized
+    from moderato_local.template import Template
+
+    functions = {spec.logical_id: spec for spec in Template.load(REPO / "template.yaml").functions()}
+    assert serialized(functions["ReviewFunction"]) and concurrency_of(functions["ReviewFunction"]) == 1
+    assert not serialized(functions["WebhookFunction"])
+    assert concurrency_of(functions["WebhookFunction"]) == HTTP_CONCURRENCY > 1
