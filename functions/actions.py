@@ -32,9 +32,10 @@ from moderato.actions.settings import actions_settings, platform_endpoints
 from moderato.actions.tokens import TokenNeedsReauthorization
 from moderato.adapters.actions_queue import ActionsQueue
 from moderato.adapters.aws import client
-from moderato.adapters.case_store import CaseStore, StaleCaseVersion
+from moderato.adapters.case_store import CaseStore
 from moderato.adapters.platform_http import HttpTransport, HttpXTokenRefresher
 from moderato.adapters.platform_tokens import PlatformTokens, PlatformTokensUnavailable, SecretsManagerVault
+from moderato.case_errors import StaleCaseVersion
 from moderato.platform_retry import backoff_seconds
 from moderato.settings import instagram_login_accounts, load_brand_accounts
 

@@ -32,15 +32,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from moderato.adapters.actions_queue import ActionsQueue
 from moderato.adapters.aws import AWS_RETRY_AFTER_SECONDS, client, is_aws_outage
 from moderato.adapters.case_queues import AlertPublisher
-from moderato.adapters.case_store import (
-    INDEXED_QUEUES,
-    CaseFilter,
-    CaseNotFound,
-    CaseStore,
-    InvalidCursor,
-    StaleCaseVersion,
-)
+from moderato.adapters.case_store import INDEXED_QUEUES, CaseFilter, CaseStore, InvalidCursor
 from moderato.adapters.offender_memory import DynamoOffenderMemory
+from moderato.case_errors import CaseNotFound, StaleCaseVersion
 from moderato.console import asset, security_headers
 from moderato.models import Case, CaseStatus, Label, Platform
 from moderato.orders import normalize_order_number

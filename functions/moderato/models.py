@@ -100,7 +100,8 @@ class Post(BaseModel):
     created_at: datetime
     edited: bool = False
     brand: str | None = Field(default=None, description="The brand this account belongs to, if configured.")
-    raw_ref: str | None = Field(default=None, description="Where the raw delivery is kept (message or S3 key).")
+    raw_ref: str | None = Field(default=None, description=(
+        "The delivery it came in: its S3 key when claim-checked, else delivery:<request id>."))
     dedup_key: str = Field(description="Stable key from the platform's own ids; one case per key.")
     flags: tuple[str, ...] = Field(default=(), description="Reason codes the parser attached (e.g. no text).")
 

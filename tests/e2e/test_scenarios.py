@@ -1,4 +1,4 @@
-"""Issue 5's four scenarios replayed through the local stack as signed platform deliveries.
+"""The four signal scenarios replayed through the local stack as signed platform deliveries.
 
 Webhook -> IngestQueue -> triage (classifier + signals table) -> queues and AlertsTopic -> alerts
 function (SNS event). Alerts are counted where they are published: a test queue subscribed to

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from bench.aws_meter import item_size
-from moderato.adapters.case_store import CaseStore, StaleCaseVersion
+from moderato.adapters.case_store import CaseStore
+from moderato.case_errors import StaleCaseVersion
 from moderato.models import Author, CaseEvent, Label, Platform, Post, PostKind, Verdict
 from moderato.reasons import EMPTY_TEXT, reason
 from moderato.settings import SlaPolicy

@@ -729,7 +729,7 @@ def test_two_concurrent_deliveries_call_the_platform_once(aws: AwsEnv, review: A
     from moderato.actions.calls import Endpoints, PlatformCall
     from moderato.actions.executor import ActionBusy, ActionExecutor, Outcome
     from moderato.actions.messages import ActionMessage
-    from moderato.adapters.case_store import StaleCaseVersion
+    from moderato.case_errors import StaleCaseVersion
 
     hide_requested(aws, review)
     [message] = [ActionMessage.model_validate_json(m["Body"]) for m in aws.messages("ACTIONS_QUEUE_URL")]

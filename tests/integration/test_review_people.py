@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from moderato.adapters.case_store import PERSON_INDEX, StaleCaseVersion
+from moderato.adapters.case_store import PERSON_INDEX
+from moderato.case_errors import StaleCaseVersion
 from moderato.models import Case, CaseEvent, CaseStatus, Label, Platform
 from tests.integration.conftest import AwsEnv
 from tests.integration.test_review import DOCUMENT, MODERATOR, call, documented, handler, now_case, seed, store

@@ -151,6 +151,20 @@ def test_a_cold_start_reads_the_journal_back_over_its_retention(aws: AwsEnv) -> 
     assert cold.window.known_since == NOW - timedelta(hours=4)
 
 
+def test_a_cold_start_keeps_of_the_older_hours_only_the_posts_counted_in_a_wave(aws: AwsEnv) -> None:
+    clock = Clock(NOW - timedelta(hours=3))
+    writer, _ = container(aws, clock)
+    for hours_ago, wave in ((3, None), (3, "acct#delivery"), (0, None)):
+        clock.now = NOW - timedelta(hours=hours_ago)
+        writer.journal(entry(f"case-{hours_ago}-{wave}", clock.now, wave=wave), 10**10)
+        writer.flush()
+    cold, _ = container(aws, clock)
+    cold.refresh()
+    # the 3-hour-old post in no wave is beyond the 60-minute horizon: never held, never "dropped early"
+    assert {"case-3-acct#delivery", "case-0-None"} <= set(cold.window._by_case)
+    assert "case-3-None" not in cold.window._by_case and cold.window.dropped == 0
+
+
 def test_a_wave_is_read_claimed_and_touched_once_per_batch(aws: AwsEnv) -> None:
     clock = Clock(NOW)
     signals, operations = container(aws, clock)

@@ -1,5 +1,5 @@
-"""Issue 5's scenarios through the real triage handler, classifier and signals table (moto), and what
-triage reports when a record fails."""
+"""The signal scenarios (a promo flood, a fake support account, a complaint wave) through the real triage
+handler, classifier and signals table (moto), and what triage reports when a record fails."""
 
 from __future__ import annotations
 

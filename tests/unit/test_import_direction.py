@@ -40,3 +40,14 @@ def test_a_flow_never_imports_the_other(flow: str, other: str) -> None:
 def test_the_shared_rules_import_no_flow(shared: str) -> None:
     modules = imported_modules(PACKAGE / shared)
     assert not any(m.startswith(("moderato.review", "moderato.actions", "moderato.triage")) for m in modules)
+
+
+@pytest.mark.parametrize("other", ["review", "actions", "enrich"])
+def test_triage_imports_no_flow_that_builds_on_it(other: str) -> None:
+    # Review reads triage's label table and enrich runs triage's steps: triage must never import them back.
+    def crosses(module: str) -> bool:
+        return module == f"moderato.{other}" or module.startswith(f"moderato.{other}.")
+
+    offenders = {str(path.relative_to(PACKAGE)): sorted(filter(crosses, imported_modules(path)))
+                 for path in (PACKAGE / "triage").rglob("*.py")}
+    assert {path: modules for path, modules in offenders.items() if modules} == {}

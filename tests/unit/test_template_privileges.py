@@ -228,3 +228,11 @@ def test_no_wildcard_beyond_logs_tracing_and_queue_polling(grants: dict[str, lis
     broad = {(function, grant.action) for function, found in grants.items() for grant in found
              if grant.resource == "*" and not grant.action.startswith(WILDCARD_OK)}
     assert broad == set()
+
+
+@pytest.mark.parametrize("function", ["TriageFunction", "ReviewFunction", "SlaCheckFunction"])
+def test_functions_that_read_pages_of_cases_may_read_them_by_key(grants: dict[str, list[Grant]],
+                                                                  function: str) -> None:
+    # The index holds no case document: a listing (review, the SLA check) or a batch's read (triage)
+    # fetches the cases with BatchGetItem, which AWS refuses unless it is granted.
+    assert "dynamodb:BatchGetItem" in actions_on(grants[function], "CasesTable")

@@ -224,5 +224,5 @@ def test_actions_queue_and_sla_check_wiring(resources: dict[str, Any]) -> None:
     # The SLA check only reads; the review function writes cases and sends actions, nothing else.
     [policy] = resources["SlaCheckFunction"]["Properties"]["Policies"]
     [statement] = policy["Statement"]
-    assert set(statement["Action"]) == {"dynamodb:GetItem", "dynamodb:Query"}
+    assert set(statement["Action"]) == {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}
     assert dependencies(statement["Resource"]) == {"CasesTable"}

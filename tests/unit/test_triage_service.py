@@ -108,3 +108,44 @@ def test_case_message_matches_the_public_schema() -> None:
 def test_normal_cases_expire_and_queued_cases_do_not() -> None:
     assert route(Label.NORMAL, NOW, SlaPolicy(normal_retention_days=7)).expires_at == NOW + timedelta(days=7)
     assert route(Label.COMPLAINT, NOW, SlaPolicy()).expires_at is None
+
+
+class LostAnswerCases(MemoryCases):
+    """The put is applied, its answer lost, and the SDK's retry is refused by the condition it set."""
+
+    def create(self, case: Case, expires_at: datetime | None = None) -> tuple[Case, bool]:
+        super().create(case, expires_at)
+        return case, False
+
+
+def test_a_case_whose_write_answer_was_lost_is_still_sent_and_alerted() -> None:
+    cases, sent, alerts = LostAnswerCases(), FlakyQueues(), Alerts()
+    triage = TriageService(cases, sent, alerts, fixed(Label.CRISIS), SlaPolicy(), clock=lambda: NOW)
+    outcome = triage.triage(post())
+    assert len(cases.cases) == 1 and len(sent.sent) == 1 and len(alerts.published) == 1
+    assert outcome.case.case_id in cases.cases
+
+
+class RacedCases(MemoryCases):
+    """Another delivery of the same post writes its case between this batch's read and its write."""
+
+    def __init__(self, concurrent: Case) -> None:
+        super().__init__()
+        self.concurrent = concurrent
+
+    def create(self, case: Case, expires_at: datetime | None = None) -> tuple[Case, bool]:
+        if self.concurrent.case_id not in self.cases:
+            super().create(self.concurrent)
+        return super().create(case, expires_at)
+
+
+def test_a_case_written_first_by_another_delivery_is_left_to_it() -> None:
+    # Given the same post written a moment before by a concurrent delivery (another request id)
+    builder = TriageService(MemoryCases(), FlakyQueues(), Alerts(), fixed(Label.CRISIS), SlaPolicy(),
+                            clock=lambda: NOW)
+    cases = RacedCases(builder.build(post(delivery="delivery:other"), NOW, NOW)[0])
+    sent, alerts = FlakyQueues(), Alerts()
+    triage = TriageService(cases, sent, alerts, fixed(Label.CRISIS), SlaPolicy(), clock=lambda: NOW)
+    # When this delivery is triaged, Then it sends nothing: the other delivery's triage routes that case
+    outcome = triage.triage(post())
+    assert sent.sent == [] and alerts.published == [] and not outcome.created

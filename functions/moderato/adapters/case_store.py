@@ -17,12 +17,13 @@ with it (a test pins it), a better one is added as v2. Cases written before ``do
 
 GSI ``ByQueueStatus``: gsi1pk ``QUEUE#<queue>#<status>``, gsi1sk ``<priority>#<sla due>#<created>``,
 so a query in ascending order lists the most urgent first. It projects only what a listing filters on
-(label, platform, brand, created, order numbers, status), not ``doc``: a listing reads one page of
-keys, then the page's cases with one BatchGetItem, so the ~2 KB case is not copied into the index on
-every write (an index copy costs the same write units as the item). GSI ``ByPerson``:
+(label, platform, brand, created, order numbers, status), not ``docz``: a listing reads one page of
+keys, then the page's cases with one BatchGetItem, so the case is not copied into the index on every
+write (an index copy costs write units like the item). Every index entry carries the table key, so the
+case id is read from ``pk``. GSI ``ByPerson``:
 gsi3pk the case's person key (``<brand>/<identity family>/<user id>``, moderato/people.py), gsi3sk
 ``<created>#<id>``; it projects only what the person's case list and the complainant guardrail read
-(id, label, status, platform, queue, created, order numbers), never the post.
+(label, status, platform, created, order numbers), never the post.
 Every state change writes the case (conditional on its version) and its event in one transaction,
 so history and state never disagree and a stale writer is refused.
 
@@ -33,7 +34,7 @@ event is derived from it (``opening_event``). The first change writes that event
 version 1, in the same transaction as the change, so the history is complete from then on. No function
 may BatchWriteItem on this table: a batch write can delete, and nothing deletes a case.
 
-Beside ``doc``, the case item carries ``order_numbers`` (a string set, for ``?order=`` filters) and,
+Beside ``docz``, the case item carries ``order_numbers`` (a string set, for ``?order=`` filters) and,
 once a crisis alert was claimed, ``crisis_alerted_at`` (moderato/triage/crisis_alert.py): every save keeps
 it, and a save that read the case before the claim is refused, so the claim is never erased.
 
@@ -72,6 +73,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from moderato.adapters.aws import conditional_failed
+from moderato.case_errors import CaseNotFound, StaleCaseVersion
 from moderato.guardrails import PROTECTED_LABELS
 from moderato.models import ACTIVE_STATUSES, Case, CaseEvent, Label, ReviewQueue
 from moderato.orders import order_numbers
@@ -94,14 +96,6 @@ LEASE_RETENTION_SECONDS = 7 * 24 * 3600
 _INDEX_KEYS = ("pk", "sk", "gsi1pk", "gsi1sk")
 # A transaction holds at most 100 items: the case, its event, a feedback item, and TTL removals.
 _MAX_TRANSACTION_ITEMS = 100
-
-
-class StaleCaseVersion(Exception):
-    """The case changed since the caller read it (optimistic concurrency)."""
-
-
-class CaseNotFound(Exception):
-    pass
 
 
 class InvalidCursor(Exception):

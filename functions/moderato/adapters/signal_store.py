@@ -60,7 +60,7 @@ MAX_STRING = 200
 MAX_TERMS = 8
 MAX_EXCERPT = 120
 BATCH_GET_SIZE = 100  # DynamoDB's limit per batch_get_item
-JOURNAL_OVERLAP = timedelta(seconds=10)
+JOURNAL_OVERLAP = timedelta(seconds=30)
 JOURNAL_ITEM_ENTRIES = 250  # entries per journal item: about 100 KB at most, far below DynamoDB's 400 KB
 _SIGNATURE_BYTES = PERMUTATIONS * VALUE_BITS // 8
 
@@ -184,7 +184,7 @@ class DynamoSignalStore:
             while True:
                 response = self._db.query(**request)
                 for item in response.get("Items", []):
-                    self._read_journal_item(item)
+                    self._read_journal_item(item, now)
                 if "LastEvaluatedKey" not in response:
                     break
                 request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
@@ -195,13 +195,18 @@ class DynamoSignalStore:
             logger.warning("signal window full: oldest posts dropped early",
                            extra={"held": len(self.window), "dropped": self.window.dropped})
 
-    def _read_journal_item(self, item: dict[str, Any]) -> None:
+    def _read_journal_item(self, item: dict[str, Any], now: datetime) -> None:
         at, batch_id = item["sk"]["S"].split("#", 1)
         if self.window.seen_batch(batch_id, _parse(at)):
             return
         entries, flags = decode_journal(item["d"]["B"], item.get("s", {}).get("B", b""))
         journaled = _parse(at)
+        # A cold start reads the waves' hours back; a post counted in no wave is needed only within the
+        # shorter horizon: not kept at all, rather than kept and dropped (early, at the cap) a moment later.
+        recent_since = now - self.window.recent
         for entry in entries:
+            if entry.wave_key is None and journaled < recent_since:
+                continue
             self.window.add(entry, journaled)
         self.window.flag(flags)
 

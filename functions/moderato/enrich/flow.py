@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from moderato.case_errors import CaseNotFound
 from moderato.models import Case, CaseEvent, CaseStatus, Post
 from moderato.reasons import MENTION_TEXT_NOT_IN_PAYLOAD, TEXT_FETCHED
 from moderato.triage.service import TriageService
@@ -33,10 +34,6 @@ class FetchedText:
 
 class TextUnavailable(Exception):
     """The platform did not give the text (no token, an error, an outage): retried, then EnrichDLQ."""
-
-
-class CaseMissing(Exception):
-    """The waiting case is not (yet) readable: retried, then EnrichDLQ."""
 
 
 class TextFetcher(Protocol):
@@ -60,7 +57,7 @@ class EnrichService:
         """The routed case, or None when the case is not waiting any more (done by an earlier attempt)."""
         case = self.cases.get(request.case_id)
         if case is None:
-            raise CaseMissing(f"case {request.case_id} is not in the cases table")
+            raise CaseNotFound(f"case {request.case_id} is not in the cases table (yet): retried, then EnrichDLQ")
         if case.status != CaseStatus.TEXT_PENDING:
             return None
         post = with_text(case.post, self.fetcher.fetch(case.post))

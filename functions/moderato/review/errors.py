@@ -6,6 +6,8 @@ so a route never builds an error answer by hand and the same refusal reads the s
 
 from __future__ import annotations
 
+from moderato.case_errors import CaseNotFound, StaleCaseVersion
+
 
 class ReviewError(Exception):
     """A refused request; ``status`` is the HTTP answer, ``code`` a stable token, ``message`` safe to show."""
@@ -37,7 +39,7 @@ class NotAllowed(ReviewError):
     code = "forbidden"
 
 
-class CaseMissing(ReviewError):
+class CaseMissing(ReviewError, CaseNotFound):
     status = 404
     code = "not_found"
 
@@ -47,7 +49,7 @@ class ProposalMissing(ReviewError):
     code = "proposal_not_found"
 
 
-class StaleVersion(ReviewError):
+class StaleVersion(ReviewError, StaleCaseVersion):
     """The reviewer decided on a version of the case that is no longer current (optimistic concurrency)."""
 
     status = 409

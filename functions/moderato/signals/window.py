@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from moderato.signals.fingerprint import BANDS, PERMUTATIONS, ROWS, VALUE_BITS
 from moderato.signals.store import FingerprintRecord, JournalEntry, WavePost
 
-MAX_ENTRIES = 200_000  # per horizon: about 160 MB at most (docs/SIGNALS.md, "Memory")
+MAX_ENTRIES = 200_000  # per horizon: about 220 MB each at 1.1 KB a post (docs/SIGNALS.md, "Memory")
 _SIGNATURE = struct.Struct(f">{PERMUTATIONS}H")
 
 

@@ -83,7 +83,7 @@ class TriageOutcome:
 
 @dataclass(frozen=True)
 class _Opened:
-    """A case this batch routes: new (``created``: to be written) or found without its routed marker."""
+    """A case this batch routes: new (``created``: to be written) or written by an earlier attempt of its delivery."""
 
     case: Case
     assessment: Assessment
@@ -152,7 +152,14 @@ class TriageService:
             self.signals.flush()
         new = [entry for entry in opened.values() if entry.created]
         written = self.cases.create_many([(e.case, e.expires_at) for e in new])
-        lost = {e.case.case_id for e in new} - written  # a concurrent delivery of the same post wrote first
+        refused = {e.case.case_id for e in new} - written
+        # Refused because the case exists: written by a concurrent delivery of the same post (its triage
+        # routes it), or by this very write, whose answer was lost and whose retry by the SDK then found
+        # it (routed here: nothing else would ever send it).
+        again = self.cases.existing(sorted(refused)) if refused else {}
+        lost = {case_id for case_id in refused
+                if case_id not in again or again[case_id].post.raw_ref != opened[case_id].case.post.raw_ref}
+        known.update({case_id: case for case_id, case in again.items() if case_id in lost})
         routing = [e for case_id, e in opened.items() if case_id not in lost]
         published = self._route(routing)
         outcomes: dict[str, TriageOutcome] = {}
@@ -163,8 +170,6 @@ class TriageService:
                           if entry.created else [])
             outcomes[case_id] = TriageOutcome(case=entry.case, created=entry.created,
                                               wave_alert=published.get(case_id), relabelled=relabelled)
-        if lost:
-            known.update(self.cases.existing(sorted(lost)))
         results: list[TriageOutcome] = []
         for post, waits in zip(posts, waiting, strict=True):
             if waits:
