@@ -238,7 +238,9 @@ def test_the_baseline_is_saved_by_one_folder_per_hour(aws: AwsEnv) -> None:
 
 
 def test_every_item_the_engine_writes_expires(aws: AwsEnv) -> None:
-    signals = store(aws)
+    # The store's clock is the engine's: a journal item's expiry counts from when it is written, and this
+    # module's NOW may be minutes old by the time the test runs.
+    signals = DynamoSignalStore(aws.env["SIGNALS_TABLE_NAME"], aws.client("dynamodb"), clock=lambda: NOW)
     engine = SignalEngine(signals, load_signals_config(environ={}), load_brand_accounts())
     for n in range(12):
         post = Post(platform="facebook", kind="comment", post_id=f"c{n}", thread_id=f"t{n % 3}",
