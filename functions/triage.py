@@ -133,8 +133,7 @@ def _wave_log(alert: WaveAlert) -> dict[str, Any]:
     return alert.model_dump(mode="json", exclude={"samples", "escalation", "top_terms"})
 
 
-def parse_record(record: SQSRecord) -> ParsedDelivery:
-    delivery = Delivery.model_validate_json(record.body)
+def parse_record(delivery: Delivery) -> ParsedDelivery:
     try:
         platform = get_platform(delivery.platform)
         payload = decode_json(_deliveries.body_of(delivery).encode("utf-8"))
@@ -171,10 +170,11 @@ def set_aside(record: SQSRecord, unparseable: list[Unparseable]) -> UnparseableD
 def triage_batch(records: list[SQSRecord]) -> list[str]:
     """Triage every record's posts together; the message ids of the records that failed."""
     failed: list[str] = []
-    parsed: list[tuple[SQSRecord, ParsedDelivery]] = []
+    parsed: list[tuple[SQSRecord, str, ParsedDelivery]] = []  # with the delivery's request id
     for record in records:
         try:
-            delivery = parse_record(record)
+            envelope = Delivery.model_validate_json(record.body)
+            delivery = parse_record(envelope)
         except UnparseableDelivery as error:
             if not set_aside_now(record, error):
                 failed.append(record.message_id)
@@ -184,17 +184,17 @@ def triage_batch(records: list[SQSRecord]) -> list[str]:
             failed.append(record.message_id)
             continue
         record_events(delivery.events)
-        parsed.append((record, delivery))
-    outcomes = _batch_pass([post for _, delivery in parsed for post in delivery.posts], len(parsed))
+        parsed.append((record, envelope.request_id, delivery))
+    outcomes = _batch_pass([post for _, _, delivery in parsed for post in delivery.posts], len(parsed))
     position = 0
     finished: list[tuple[SQSRecord, Outcome]] = []
-    for record, delivery in parsed:
+    for record, request_id, delivery in parsed:
         try:
             mine = (triage_posts(delivery.posts) if outcomes is None
                     else outcomes[position:position + len(delivery.posts)])
-            outcome = finish_record(record, delivery, [outcome.case.case_id for outcome in mine])
-            if outcome is not None:
-                finished.append((record, outcome))
+            case_ids = [outcome.case.case_id for outcome in mine]
+            if finish_record(record, delivery, case_ids):
+                finished.append((record, Outcome(request_id, case_ids)))
         except Exception as error:
             record_failed(record, error)
             failed.append(record.message_id)
@@ -229,9 +229,9 @@ def _batch_pass(posts: list[Post], records: int) -> list[TriageOutcome] | None:
     return None
 
 
-def finish_record(record: SQSRecord, parsed: ParsedDelivery, case_ids: list[str]) -> Outcome | None:
-    """After its posts were triaged: set the unreadable updates aside; the outcome for the ledger (None:
-    the delivery waits in IngestDLQ)."""
+def finish_record(record: SQSRecord, parsed: ParsedDelivery, case_ids: list[str]) -> bool:
+    """After its posts were triaged: set the unreadable updates aside. True when the delivery is done (its
+    outcome goes to the ledger), False when it waits in IngestDLQ."""
     if not parsed.posts and not parsed.unparseable:
         logger.info("delivery holds no post to triage (reactions, follows, own posts, edits we skip)")
     if parsed.unparseable:
@@ -245,8 +245,8 @@ def finish_record(record: SQSRecord, parsed: ParsedDelivery, case_ids: list[str]
             raise error
         _dead_letters.set_aside(record.body, str(error))
         _note_failure(record, error)
-        return None
-    return Outcome(Delivery.model_validate_json(record.body).request_id, case_ids)
+        return False
+    return True
 
 
 def set_aside_now(record: SQSRecord, error: UnparseableDelivery) -> bool:

@@ -125,6 +125,8 @@ class FunctionRuntime:
         self.activity = activity
         self.faults = faults  # local fault injection (faults.py); None in normal runs
         self.concurrency = concurrency_of(spec)
+        # Read once: whether the handler's source uses Powertools' per-process state (not per invocation).
+        self._one_at_a_time = serialized(spec)
         self._load_lock = threading.Lock()
         self._idle: queue.Queue[Any] = queue.Queue()  # handlers of environments not running an invocation
         self._handler: Any = None
@@ -170,7 +172,7 @@ class FunctionRuntime:
         if self._handler is None:
             self.load()
         scope = self.faults.handler_running() if self.faults else nullcontext()
-        one_at_a_time = _HTTP_INVOCATION if serialized(self.spec) else nullcontext()
+        one_at_a_time = _HTTP_INVOCATION if self._one_at_a_time else nullcontext()
         with self.activity.running(), one_at_a_time, self._environment() as handler, scope:
             request_id = str(uuid.uuid4())
             context = LambdaContext(

@@ -321,11 +321,10 @@ class CaseStore:
                    if keep_expiry else None)
         alerted = existing.get("crisis_alerted_at")
         case_item = _case_item(case, expires, alerted)
-        stored = case_of(existing)
-        if "docz" in existing and stored.version == 1:
+        if "docz" in existing and int(existing["version"]) == 1:
             # The first change: the opening event, so far derived from the case, is written now from the
             # version it describes (see the module docstring).
-            extra = [{"Put": {"TableName": self._table, "Item": _event_item(opening_event(stored), expires),
+            extra = [{"Put": {"TableName": self._table, "Item": _event_item(opening_event(case_of(existing)), expires),
                               "ConditionExpression": "attribute_not_exists(pk)"}}, *extra]
         # A crisis alert claimed between our read and this write must not be erased by it.
         condition = "#v = :expected" + ("" if alerted else " AND attribute_not_exists(crisis_alerted_at)")
