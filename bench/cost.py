@@ -11,13 +11,18 @@ below, with the date they were read; the workload: single-post deliveries, batch
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import sys
 import time
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bench.bench_triage import TriageFigures, measure
+
+if TYPE_CHECKING:
+    from moderato_local.template import Template
 
 # Public us-east-1 list prices (on-demand, no free tier), read on 2026-12-05 (docs/COST.md says where).
 PRICES = {
@@ -77,9 +82,9 @@ def measure_webhook() -> WebhookFigures:
     with triage_under_moto() as (_triage, meter):
         import importlib
 
-        import moderato.settings
+        import moderato.webhook_settings
 
-        moderato.settings.webhook_settings.cache_clear()
+        moderato.webhook_settings.webhook_settings.cache_clear()
         sys.modules.pop("webhook", None)
         with contextlib.redirect_stdout(_Counting()):
             webhook = importlib.import_module("webhook")
@@ -102,20 +107,21 @@ def measure_webhook() -> WebhookFigures:
                               cpu_seconds=(seconds - meter.aws_seconds) / n, log_bytes=sink.bytes / n)
 
 
-def _memory(logical_id: str) -> int:
+@functools.cache
+def _template() -> Template:
     from bench.triage_run import REPO
     from moderato_local.template import Template
 
-    return next(spec.memory for spec in Template.load(REPO / "template.yaml").functions()
-                if spec.logical_id == logical_id)
+    return Template.load(REPO / "template.yaml")
+
+
+def _memory(logical_id: str) -> int:
+    return next(spec.memory for spec in _template().functions() if spec.logical_id == logical_id)
 
 
 def access_log_bytes() -> int:
     """One access log line in template.yaml's format, its variables filled with a real delivery's values."""
-    from bench.triage_run import REPO
-    from moderato_local.template import Template
-
-    line = str(Template.load(REPO / "template.yaml").properties("HttpApi")["AccessLogSettings"]["Format"])
+    line = str(_template().properties("HttpApi")["AccessLogSettings"]["Format"])
     for variable in sorted(ACCESS_LOG_CONTEXT, key=len, reverse=True):
         line = line.replace(variable, ACCESS_LOG_CONTEXT[variable])
     return len(line.encode("utf-8"))
@@ -123,10 +129,7 @@ def access_log_bytes() -> int:
 
 def lambda_log_bytes() -> int:
     """Lambda's own lines per invocation: none below INFO (template.yaml's LambdaSystemLogLevel default)."""
-    from bench.triage_run import REPO
-    from moderato_local.template import Template
-
-    level = Template.load(REPO / "template.yaml").parameter_defaults().get("LambdaSystemLogLevel", "INFO")
+    level = _template().parameter_defaults().get("LambdaSystemLogLevel", "INFO")
     return LAMBDA_LOG_BYTES if level in ("DEBUG", "INFO") else 0
 
 

@@ -65,11 +65,11 @@ class Webhook:
 
 def webhook_with_fakes(monkeypatch: pytest.MonkeyPatch) -> Webhook:
     import moderato.adapters.aws
-    import moderato.settings
+    import moderato.webhook_settings
 
     for name, value in WEBHOOK_ENV.items():
         monkeypatch.setenv(name, value)
-    moderato.settings.webhook_settings.cache_clear()
+    moderato.webhook_settings.webhook_settings.cache_clear()
     moderato.adapters.aws.client.cache_clear()
     sys.modules.pop("webhook", None)
     module = importlib.import_module("webhook")

@@ -15,11 +15,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-# The webhook's settings are plain Python (its cold start must not pay for pydantic): re-exported here,
-# the same objects, so ``moderato.settings.webhook_settings.cache_clear()`` still clears what it reads.
+# The webhook's settings are plain Python (its cold start must not pay for pydantic) and live in
+# moderato/webhook_settings.py, with the one ConfigurationError every function's settings raise.
 from moderato.webhook_settings import ConfigurationError as ConfigurationError
-from moderato.webhook_settings import WebhookSettings as WebhookSettings
-from moderato.webhook_settings import webhook_settings as webhook_settings
 
 _HOST = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 _DEFAULT_BRANDS_FILE = Path(__file__).parent / "config" / "brands.json"

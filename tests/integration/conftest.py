@@ -68,9 +68,10 @@ def load_handler(name: str) -> Any:
     import moderato.enrich.settings
     import moderato.review.settings
     import moderato.settings
+    import moderato.webhook_settings
 
     moderato.adapters.aws.client.cache_clear()
-    moderato.settings.webhook_settings.cache_clear()
+    moderato.webhook_settings.webhook_settings.cache_clear()
     moderato.settings.triage_settings.cache_clear()
     moderato.review.settings.clear_caches()
     moderato.actions.settings.actions_settings.cache_clear()

@@ -56,7 +56,7 @@ def test_an_accepted_delivery_costs_the_webhook_no_ledger_write_and_its_case_is_
 def test_triage_first_then_the_webhooks_write_keeps_the_outcome(aws: AwsEnv) -> None:
     # Given triage that recorded its outcome before the webhook's own write landed
     store = ledger(aws)
-    store.triaged("req-1", "meta", RECEIVED, ["facebook-abc"], datetime.now(UTC))
+    store.triaged_batch([Outcome("req-1", ["facebook-abc"])], datetime.now(UTC))
     # When the webhook's write arrives late
     store.accepted("req-1", "meta", RECEIVED)
     # Then the outcome stays
@@ -101,7 +101,7 @@ def test_a_partly_unparseable_delivery_names_its_good_posts_cases_so_reconcile_c
 
 def test_a_late_failure_never_overwrites_a_settled_outcome(aws: AwsEnv) -> None:
     store = ledger(aws)
-    store.triaged("req-2", "x", RECEIVED, [], datetime.now(UTC))
+    store.triaged_batch([Outcome("req-2", [])], datetime.now(UTC))
     store.failed("req-2", "x", RECEIVED, "ThrottlingException: slow down", False, 2, datetime.now(UTC))
     entry = entries(aws)["req-2"]
     assert entry["state"] == DeliveryState.NO_POSTS and "last_error" not in entry
@@ -110,7 +110,7 @@ def test_a_late_failure_never_overwrites_a_settled_outcome(aws: AwsEnv) -> None:
 def test_a_success_after_failures_clears_the_error(aws: AwsEnv) -> None:
     store = ledger(aws)
     store.failed("req-3", "x", RECEIVED, "ThrottlingException: slow down", False, 1, datetime.now(UTC))
-    store.triaged("req-3", "x", RECEIVED, ["x-1", "x-2", "x-1"], datetime.now(UTC))
+    store.triaged_batch([Outcome("req-3", ["x-1", "x-2", "x-1"])], datetime.now(UTC))
     entry = entries(aws)["req-3"]
     assert entry["state"] == DeliveryState.TRIAGED and entry["case_ids"] == ["x-1", "x-2"]
     assert "last_error" not in entry

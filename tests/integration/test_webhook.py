@@ -345,7 +345,7 @@ def test_the_enqueued_delivery_is_exactly_what_the_delivery_model_writes(
 
 
 def test_webhook_settings_are_read_and_checked_without_pydantic(monkeypatch: pytest.MonkeyPatch) -> None:
-    from moderato.settings import ConfigurationError, webhook_settings
+    from moderato.webhook_settings import ConfigurationError, webhook_settings
 
     for name, value in {"INGEST_QUEUE_URL": "https://q", "DELIVERY_BUCKET_NAME": "b", "WEBHOOK_SECRET_ID": "s",
                         "MAX_BODY_BYTES": "2048"}.items():

@@ -78,22 +78,6 @@ class DeliveryLedger:
             "expires_at": {"N": str(int((at + LEDGER_RETENTION).timestamp()))},
         })
 
-    def triaged(self, delivery_id: str, platform: str, received_at: datetime, case_ids: list[str],
-                at: datetime) -> None:
-        """One delivery's outcome in its own item (operators' tools; triage writes ``triaged_batch``)."""
-        state = DeliveryState.TRIAGED if case_ids else DeliveryState.NO_POSTS
-        names = {"#state": "state"}
-        values: dict[str, Any] = {**self._first_values(platform, received_at),
-                                  ":state": {"S": state.value}, ":at": {"S": at.isoformat()}}
-        expression = (f"SET {self._first_assignments()}, #state = :state, outcome_at = :at "
-                      "REMOVE last_error")
-        if case_ids:
-            expression += " ADD case_ids :case_ids"
-            values[":case_ids"] = {"SS": sorted(set(case_ids))}
-        self._dynamodb.update_item(TableName=self._table, Key={"delivery_id": {"S": delivery_id}},
-                                   UpdateExpression=expression, ExpressionAttributeNames=names,
-                                   ExpressionAttributeValues=values)
-
     def note_case_ids(self, delivery_id: str, platform: str, received_at: datetime, case_ids: list[str]) -> None:
         """Add the cases a delivery's good posts became, its outcome unchanged: a delivery with one bad update
         is still failed (unparseable), but reconcile counts the cases its good posts already are."""
@@ -106,7 +90,8 @@ class DeliveryLedger:
 
     def failed(self, delivery_id: str, platform: str, received_at: datetime, error: str, unparseable: bool,
                receive_count: int, at: datetime) -> None:
-        """Record why triage failed; never over a settled outcome (a late duplicate's failure is no news)."""
+        """Record why triage failed. A late duplicate's failure is no news: a batch item's outcome wins when
+        ``entries`` folds it in, and an entry settled in its own item (written before batch items) is kept."""
         state = DeliveryState.UNPARSEABLE if unparseable else DeliveryState.FAILED
         values = {**self._first_values(platform, received_at), ":state": {"S": state.value},
                   ":error": {"S": error[:_ERROR_CHARS]}, ":count": {"N": str(receive_count)},
