@@ -535,8 +535,11 @@ def test_the_classifier_layer_is_built_like_the_functions_it_serves(template: di
     props = layer["Properties"]
     assert props["ContentUri"] == "layers/classifier/"
     assert (ROOT / props["ContentUri"] / "requirements.txt").is_file()
-    # SAM builds the layer's requirements.txt with pip for this runtime and CPU (numpy has native code).
-    assert layer["Metadata"]["BuildMethod"] == function_globals["Runtime"]
+    # Its Makefile fetches numpy's wheels for this runtime and CPU (native code) and compiles them for it.
+    assert layer["Metadata"]["BuildMethod"] == "makefile"
+    for makefile in (ROOT / props["ContentUri"] / "Makefile", ROOT / function_globals["CodeUri"] / "Makefile"):
+        version = function_globals["Runtime"].removeprefix("python")
+        assert f"RUNTIME_VERSION ?= {version}\n" in makefile.read_text(encoding="utf-8"), makefile
     assert [layer["Metadata"]["BuildArchitecture"]] == function_globals["Architectures"]
     assert function_globals["Runtime"] in props["CompatibleRuntimes"]
     assert props["CompatibleArchitectures"] == function_globals["Architectures"]
