@@ -21,6 +21,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 BATCHES = 3
+SUSTAINED_POSTS_PER_SECOND = 50  # the rate the local stack and the signals are sized for
 # (calls, WCU, RCU) per post, measured by this bench on earlier trees.
 BEFORE = {
     "8dde5bb (idempotency utility, a query per band, a send per case)": (24.3, 45.3, 6.7),
@@ -42,6 +43,33 @@ class TriageFigures:
     floor_calls: float
     sends: int  # case queue messages (SendMessage or entries of SendMessageBatch)
     failures: int
+    journal_item_bytes: float  # mean size of the signals journal items the batches wrote
+    overlap_rcu: float  # per post: each batch's re-read of the journal overlap at the sustained rate
+
+
+def overlap_read_units(journal_item_bytes: float, posts_per_second: float = SUSTAINED_POSTS_PER_SECOND) -> float:
+    """Read units per post that each batch's refresh spends re-reading the journal's overlap, when every
+    environment writes an item per batch of 10 at ``posts_per_second`` (3 quick batches here see little of
+    it: a sustained rate does)."""
+    import math
+
+    from moderato.adapters.signal_store import JOURNAL_OVERLAP
+
+    items = JOURNAL_OVERLAP.total_seconds() * posts_per_second / 10
+    return max(1, math.ceil(items * journal_item_bytes / 4096)) * 0.5 / 10
+
+
+def _journal_item_bytes() -> float:
+    import os
+
+    import boto3
+
+    from bench.aws_meter import item_size
+
+    unmetered = boto3.session.Session().client("dynamodb")  # the bench's own read is not triage's cost
+    pages = unmetered.get_paginator("scan").paginate(TableName=os.environ["SIGNALS_TABLE_NAME"])
+    sizes = [item_size(item) for page in pages for item in page["Items"] if item["pk"]["S"].startswith("JOURNAL#")]
+    return sum(sizes) / len(sizes) if sizes else 0.0
 
 
 def measure(batches: int = BATCHES) -> TriageFigures:
@@ -56,12 +84,14 @@ def measure(batches: int = BATCHES) -> TriageFigures:
         queues = len(meter.queues_sent_to)
         crisis = meter.calls.get("sns.Publish", 0)
         floor = batches * (1 + 1 + queues) + crisis
+        journal_bytes = _journal_item_bytes()
         return TriageFigures(
             posts=posts, calls=Counter(meter.calls), wcu=sum(meter.wcu.values()), rcu=sum(meter.rcu.values()),
             wcu_by_table=dict(meter.wcu), wcu_by_index=dict(meter.wcu_by_index),
             seconds=sum(r.seconds for r in results), aws_seconds=sum(r.aws_seconds for r in results),
             log_bytes=sum(r.log_bytes for r in results), floor_calls=floor / posts,
-            sends=meter.sent_messages, failures=sum(r.failures for r in results))
+            sends=meter.sent_messages, failures=sum(r.failures for r in results),
+            journal_item_bytes=journal_bytes, overlap_rcu=overlap_read_units(journal_bytes))
 
 
 def _short(table: str) -> str:
@@ -85,7 +115,9 @@ def run() -> None:
     for index, units in sorted(figures.wcu_by_index.items(), key=lambda item: -item[1]):
         if units:
             print(f"      of which index {_short(index):23s} {units / posts:6.2f}")
-    print(f"  DynamoDB RCU per post    {figures.rcu / posts:6.2f}")
+    print(f"  DynamoDB RCU per post    {figures.rcu / posts:6.2f}   + {figures.overlap_rcu:.2f} at a sustained "
+          f"{SUSTAINED_POSTS_PER_SECOND} posts/s (each batch re-reads the journal's overlap: items of "
+          f"{figures.journal_item_bytes:.0f} bytes)")
     print(f"  case messages per post   {figures.sends / posts:6.2f}")
     print(f"  log bytes per post       {figures.log_bytes / posts:6.0f}")
     print(f"  handler time per post    {figures.seconds / posts * 1000:6.1f} ms, of which in moto "

@@ -19,7 +19,7 @@ import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bench.bench_triage import TriageFigures, measure
+from bench.bench_triage import SUSTAINED_POSTS_PER_SECOND, TriageFigures, measure
 
 if TYPE_CHECKING:
     from moderato_local.template import Template
@@ -152,7 +152,7 @@ def lines(webhook: WebhookFigures, triage: TriageFigures) -> list[tuple[str, flo
     sqs_requests = (sum(v for k, v in webhook.calls.items() if k.startswith("sqs."))
                     + sum(v for k, v in triage_calls.items() if k.startswith("sqs.")) + 2 / BATCH)
     wcu = webhook.wcu + triage.wcu / posts
-    rcu = triage.rcu / posts
+    rcu = triage.rcu / posts + triage.overlap_rcu
     platform_lines = lambda_log_bytes()
     log_bytes = (webhook.log_bytes + triage.log_bytes / posts + access_log_bytes() + platform_lines
                  + platform_lines / BATCH + LOG_EVENT_OVERHEAD * (2 + (4 if platform_lines else 0)))
@@ -169,7 +169,9 @@ def lines(webhook: WebhookFigures, triage: TriageFigures) -> list[tuple[str, flo
          f"{sqs_requests:.2f} per post (enqueue, poll+delete per batch, case messages)"),
         ("DynamoDB writes", p["ddb_write_unit_per_million"] * wcu,
          f"{wcu:.1f} WCU per post (webhook {webhook.wcu:.1f}, triage {triage.wcu / posts:.1f})"),
-        ("DynamoDB reads", p["ddb_read_unit_per_million"] * rcu, f"{rcu:.1f} RCU per post"),
+        ("DynamoDB reads", p["ddb_read_unit_per_million"] * rcu,
+         f"{rcu:.1f} RCU per post (of which {triage.overlap_rcu:.1f} re-reading the journal's overlap at "
+         f"{SUSTAINED_POSTS_PER_SECOND} posts/s)"),
         ("SNS publishes", p["sns_publish_per_million"] * triage_calls.get("sns.Publish", 0.0),
          f"{triage_calls.get('sns.Publish', 0.0):.2f} per post (crisis alerts)"),
         ("CloudWatch Logs ingestion", p["logs_ingest_per_gb"] * log_bytes * 1e6 / 1024**3,

@@ -136,18 +136,75 @@ def test_an_item_visible_late_is_still_read_and_midnight_costs_one_more_query(aw
     assert operations == ["Query", "Query"] and "late" in reader.window
 
 
+def test_a_journal_write_that_returns_late_is_written_again_within_the_readers_overlap(aws: AwsEnv) -> None:
+    clock = Clock(NOW)
+    writer, writes = container(aws, clock)
+    reader, _ = container(aws, clock)
+    reader.refresh()
+    slow = [True]
+
+    def reader_reads_while_the_write_hangs(**_: Any) -> None:
+        # The writer stamped its item at NOW + 1 s; its PutItem (SDK retries) returns at NOW + 8 s, and the
+        # reader has read meanwhile: its next read starts 5 s before NOW + 8 s, past the first stamp.
+        if slow:
+            slow.clear()
+            clock.now = NOW + timedelta(seconds=8)
+            reader.refresh()
+
+    writer._db.meta.events.register("before-call.dynamodb.PutItem", reader_reads_while_the_write_hangs)
+    clock.now = NOW + timedelta(seconds=1)
+    writer.journal(entry("late", clock.now, PROMO, author="x:late"), 10**10)
+    writer.flush()
+    assert writes.count("PutItem") == 2, "written again under a later stamp"
+    assert "late" not in reader.window
+    clock.now = NOW + timedelta(seconds=20)
+    reader.refresh()
+    assert "late" in reader.window
+    # Both copies stay (same batch id): an environment that reads both counts the post once.
+    journal = [item for item in all_items(aws) if item["pk"]["S"].startswith("JOURNAL#")]
+    assert len({item["sk"]["S"].split("#", 1)[1] for item in journal}) == 1 and len(journal) == 2
+    cold, _ = container(aws, clock)
+    cold.refresh()
+    minute = f"M#{NOW:%Y%m%d%H%M}"
+    assert sum(cold.window.author_minutes("x:late", minute, f"M#{clock.now:%Y%m%d%H%M}").values()) == 1
+    # A prompt write is written once.
+    writes.clear()
+    writer.journal(entry("prompt", clock.now, author="x:prompt"), 10**10)
+    writer.flush()
+    assert writes.count("PutItem") == 1
+
+
 def test_a_cold_start_reads_the_journal_back_over_its_retention(aws: AwsEnv) -> None:
     clock = Clock(NOW - timedelta(hours=5))
     writer, _ = container(aws, clock)
-    for hours_ago in (5, 3, 1, 0):
+    for hours_ago in (5, 3, 2, 0):
         clock.now = NOW - timedelta(hours=hours_ago)
-        writer.journal(entry(f"case-{hours_ago}", clock.now, wave="acct#delivery"), 10**10)
+        writer.journal(entry(f"case-{hours_ago}", clock.now, PROMO, author=f"x:{hours_ago}", wave="acct#delivery"),
+                       10**10)
+        writer.journal(entry(f"plain-{hours_ago}", clock.now, author=f"x:{hours_ago}"), 10**10)
         writer.flush()
-    cold, operations = container(aws, clock)
+    cold, _ = container(aws, clock)
+    queries: list[dict[str, Any]] = []
+    cold._db.meta.events.register("provide-client-params.dynamodb.Query", lambda params, **_: queries.append(params))
     cold.refresh()
-    assert operations.count("Query") in (1, 2)  # four hours back: today's partition (and yesterday's)
+    # The hours before the recent one without their signatures, then the recent hour whole; a partition a
+    # day (one more query for each range that crosses midnight).
+    older = [q for q in queries if "ProjectionExpression" in q]
+    recent = [q for q in queries if "ProjectionExpression" not in q]
+    assert len(older) == len({f"{NOW - timedelta(hours=h):%Y%m%d}" for h in (4, 1)})
+    assert len(recent) == len({f"{NOW - timedelta(hours=h):%Y%m%d}" for h in (1, 0)})
+    for query in older:
+        names = query.get("ExpressionAttributeNames", {})
+        projected = {names.get(name.strip(), name.strip()) for name in query["ProjectionExpression"].split(",")}
+        assert projected == {"pk", "sk", "d"}
+    # Of the older hours only the wave posts are kept, for their wave (no fingerprint, no author's rate).
     assert sorted(p.case_id for p in cold.window.wave_posts("acct#delivery", NOW - timedelta(hours=6), 10)) == [
-        "case-0", "case-1", "case-3"]
+        "case-0", "case-2", "case-3"]
+    assert "plain-3" not in cold.window and "plain-2" not in cold.window and "plain-0" in cold.window
+    assert [r.case_id for r in cold.window.similar(fingerprint(PROMO).signature, NOW - timedelta(hours=6), 10)] == [
+        "case-0"]
+    hour = f"M#{NOW - timedelta(hours=2):%Y%m%d%H%M}"
+    assert cold.window.author_minutes("x:2", hour, hour) == {}
     assert cold.window.known_since == NOW - timedelta(hours=4)
 
 

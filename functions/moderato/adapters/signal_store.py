@@ -18,8 +18,9 @@ keeps the recent entries of every invocation in memory: ``window``, a SignalWind
 which triage builds once per execution environment, so it survives warm invocations. ``refresh``, once
 per batch, reads what was journaled since the last one: one Query of the day's partition (two across
 midnight) from the last read minus ``JOURNAL_OVERLAP`` (a concurrent writer's item can become visible a
-little after the time in its key: eventual consistency, clocks); items already read are skipped by
-batch id, posts already held by case id. A cold start reads ``window.waves`` (4 hours) back, the same
+little after the time in its key: eventual consistency, clocks; a writer whose PutItem returned late
+writes it again under a later time); items already read are skipped by batch id, posts already held
+by case id. A cold start reads ``window.waves`` (4 hours) back, the same
 way, paged. A partition per day, not per hour: a cold start and an hour boundary cost no extra query,
 and TTL empties it. Its load at 50 posts/s, 5 items and about 15 WCU a second, is far below a
 partition's 1,000, so no sharding.
@@ -60,7 +61,15 @@ MAX_STRING = 200
 MAX_TERMS = 8
 MAX_EXCERPT = 120
 BATCH_GET_SIZE = 100  # DynamoDB's limit per batch_get_item
-JOURNAL_OVERLAP = timedelta(seconds=30)
+# A reader reads again from its last read minus JOURNAL_OVERLAP: an item is stamped before its PutItem
+# returns, and a Query may not show it for a moment after (eventual consistency; clocks differ by far less).
+# A writer whose PutItem returned more than JOURNAL_LATE_WRITE after the item's stamp (the SDK's retries:
+# up to about 20 s) writes it again under a fresh stamp, so the overlap only has to cover a prompt write,
+# not a retried one. Each refresh re-reads the overlap's items: at 50 posts/s, 5 s is 25 items (~50 KB,
+# about 6 read units) per batch, where 30 s was 150.
+JOURNAL_OVERLAP = timedelta(seconds=5)
+JOURNAL_LATE_WRITE = timedelta(seconds=2)
+JOURNAL_REWRITES = 3
 JOURNAL_ITEM_ENTRIES = 250  # entries per journal item: about 100 KB at most, far below DynamoDB's 400 KB
 _SIGNATURE_BYTES = PERMUTATIONS * VALUE_BITS // 8
 
@@ -71,7 +80,9 @@ def _iso(at: datetime) -> str:
 
 
 def _parse(value: str) -> datetime:
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    """The inverse of ``_iso`` (fromisoformat reads its "Z" since Python 3.11, at a tenth of strptime's cost:
+    a cold start parses tens of thousands of these)."""
+    return datetime.fromisoformat(value)
 
 
 def _s(value: str) -> dict[str, str]:
@@ -124,12 +135,19 @@ def encode_journal(entries: list[JournalEntry], flags: list[str], at: datetime) 
     return zlib.compress(payload.encode("utf-8"), 9), bytes(signatures)
 
 
-def decode_journal(d: bytes, s: bytes) -> tuple[list[JournalEntry], list[str]]:
+def decode_journal(d: bytes, s: bytes, waves_only: bool = False) -> tuple[list[JournalEntry], list[str]]:
+    """The entries and flags of a journal item; ``waves_only``: only the posts counted in a wave, without
+    their fingerprints (all a cold start keeps of the hours before the recent one)."""
     payload = json.loads(zlib.decompress(d))
     base: int = payload["t"]
     entries = []
     offset = 0
     for case_id, before, author, thread, label, flagged, signed, wave in payload["e"]:
+        if waves_only:
+            offset += _SIGNATURE_BYTES if signed else 0
+            if wave is None:
+                continue
+            signed = 0
         at = datetime.fromtimestamp((base - before) / 1000, UTC)
         signature = None
         if signed:
@@ -177,17 +195,14 @@ class DynamoSignalStore:
             self.window.known_since = since
         else:
             since = self._read_through - JOURNAL_OVERLAP
-        for partition in _journal_partitions(since, now):
-            request: dict[str, Any] = {
-                "TableName": self._table, "KeyConditionExpression": "pk = :pk AND sk > :since",
-                "ExpressionAttributeValues": {":pk": _s(partition), ":since": _s(_iso(since))}}
-            while True:
-                response = self._db.query(**request)
-                for item in response.get("Items", []):
-                    self._read_journal_item(item, now)
-                if "LastEvaluatedKey" not in response:
-                    break
-                request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        recent_since = now - self.window.recent
+        if since < recent_since:
+            # Before the recent horizon only wave posts are kept, and no fingerprint: their items are read
+            # without the signatures (most of an item's bytes; DynamoDB bills the read the same, but the
+            # function receives, parses and decodes less than half of it).
+            self._read_journal(since, recent_since, now, without_signatures=True)
+            since = recent_since
+        self._read_journal(since, now, now)
         self._read_through = now
         dropped = self.window.dropped
         self.window.prune(now)
@@ -195,19 +210,38 @@ class DynamoSignalStore:
             logger.warning("signal window full: oldest posts dropped early",
                            extra={"held": len(self.window), "dropped": self.window.dropped})
 
+    def _read_journal(self, since: datetime, until: datetime, now: datetime, without_signatures: bool = False) -> None:
+        """Every journal item stamped after ``since`` (up to ``until`` when it is not ``now``), paged."""
+        bounded = until < now
+        for partition in _journal_partitions(since, until):
+            request: dict[str, Any] = {
+                "TableName": self._table,
+                "KeyConditionExpression": "pk = :pk AND " + ("sk BETWEEN :since AND :until" if bounded
+                                                             else "sk > :since"),
+                "ExpressionAttributeValues": {":pk": _s(partition), ":since": _s(_iso(since)),
+                                              **({":until": _s(_iso(until))} if bounded else {})}}
+            if without_signatures:
+                request.update(ProjectionExpression="pk, sk, #d", ExpressionAttributeNames={"#d": "d"})
+            while True:
+                response = self._db.query(**request)
+                for item in response.get("Items", []):
+                    self._read_journal_item(item, now)
+                if "LastEvaluatedKey" not in response:
+                    break
+                request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
     def _read_journal_item(self, item: dict[str, Any], now: datetime) -> None:
         at, batch_id = item["sk"]["S"].split("#", 1)
-        if self.window.seen_batch(batch_id, _parse(at)):
-            return
-        entries, flags = decode_journal(item["d"]["B"], item.get("s", {}).get("B", b""))
         journaled = _parse(at)
-        # A cold start reads the waves' hours back; a post counted in no wave is needed only within the
-        # shorter horizon: not kept at all, rather than kept and dropped (early, at the cap) a moment later.
-        recent_since = now - self.window.recent
+        if self.window.seen_batch(batch_id, journaled):
+            return
+        # A cold start reads the waves' hours back; of the hours before the recent one it needs only the
+        # posts counted in a wave, and only as wave posts: the rest is not decoded at all, rather than kept
+        # and dropped (early, at the cap) a moment later.
+        waves_only = journaled < now - self.window.recent
+        entries, flags = decode_journal(item["d"]["B"], item.get("s", {}).get("B", b""), waves_only)
         for entry in entries:
-            if entry.wave_key is None and journaled < recent_since:
-                continue
-            self.window.add(entry, journaled)
+            self.window.add(entry, journaled, waves_only=waves_only)
         self.window.flag(flags)
 
     def journal(self, entry: JournalEntry, expires_at: int) -> None:
@@ -241,15 +275,28 @@ class DynamoSignalStore:
             batch_id = uuid.uuid4().hex[:16]
             d, s = encode_journal(entries[start:start + JOURNAL_ITEM_ENTRIES], self._flags if start == 0 else [],
                                   written)
-            item = {"pk": _s(f"JOURNAL#{written.astimezone(UTC):%Y%m%d}"), "sk": _s(f"{_iso(written)}#{batch_id}"),
-                    "d": {"B": d}, "expires_at": _n(expires_at)}
-            if s:
-                item["s"] = {"B": s}
-            self._db.put_item(TableName=self._table, Item=item)
+            attributes = {"d": {"B": d}, "expires_at": _n(expires_at), **({"s": {"B": s}} if s else {})}
+            self._put_journal_item(batch_id, written, attributes)
             self.window.seen_batch(batch_id, written)
         # Dropped only once written: a failed write goes out with the retried batch (the posts stay in
         # the window, so they are not journaled twice).
         self._journaled, self._flags = [], []
+
+    def _put_journal_item(self, batch_id: str, stamp: datetime, attributes: dict[str, Any]) -> None:
+        """PutItem under ``stamp``; again under a fresh stamp while it returned too late for the readers'
+        overlap (same batch id: a reader that saw the first copy skips the next; the entries keep their own
+        times). A copy left behind is harmless and expires with the others."""
+        for rewrite in range(JOURNAL_REWRITES + 1):
+            self._db.put_item(TableName=self._table, Item={
+                "pk": _s(f"JOURNAL#{stamp.astimezone(UTC):%Y%m%d}"), "sk": _s(f"{_iso(stamp)}#{batch_id}"),
+                **attributes})
+            returned = self._clock()
+            if returned - stamp <= JOURNAL_LATE_WRITE:
+                return
+            if rewrite < JOURNAL_REWRITES:
+                stamp = returned
+        logger.warning("journal item written late every time: other environments may not count its posts",
+                       extra={"batch_id": batch_id, "late_seconds": (returned - stamp).total_seconds()})
 
     # --- counters (repeat offenders) ----------------------------------------------------------------
 

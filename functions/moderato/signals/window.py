@@ -124,30 +124,42 @@ class SignalWindow:
 
     # --- filling ------------------------------------------------------------------------------------
 
-    def add(self, entry: JournalEntry, journaled: datetime | None = None) -> bool:
+    def add(self, entry: JournalEntry, journaled: datetime | None = None, waves_only: bool = False) -> bool:
         """Keep a journaled post; False (and nothing changes) if the window already holds this case: a post
         journaled twice (a retried batch, an overlapping read) counts once. ``journaled``: when it was
         (default: the post's time); the horizons count from then, so posts triaged late (a backlog
-        drained hours later) still meet each other, each window being read from the post's own time."""
-        if entry.case_id in self._by_case:
+        drained hours later) still meet each other, each window being read from the post's own time.
+        ``waves_only``: a post of a wave journaled before the recent horizon (read back by a cold start):
+        kept for its wave only, as it would be by now had it been added in its time."""
+        if entry.case_id in self._by_case or (waves_only and entry.wave_key is None):
             return False
         kept = _Entry(entry, journaled or entry.at)
         self._by_case[kept.case_id] = kept
+        if waves_only:
+            kept.signature = None
+            self._add_to_wave(kept)
+            if len(self._waves) > self.max_entries:
+                self._drop_wave(self._waves.popleft(), early=True)
+            return True
         self._recent.append(kept)
         self._by_author.setdefault(kept.author, []).append(kept)
         if kept.signature is not None and entry.signature is not None:
             for key in _band_keys(entry.signature):
                 self._by_band.setdefault(key, []).append(kept)
         if kept.wave_key is not None:
-            self._waves.append(kept)
-            self._by_wave.setdefault(kept.wave_key, []).append(kept)
-            minutes = self._wave_minutes.setdefault(kept.wave_key, {})
-            minutes[int(kept.at // 60)] = minutes.get(int(kept.at // 60), 0) + 1
+            self._add_to_wave(kept)
         if len(self._recent) > self.max_entries:
             self._drop_recent(self._recent.popleft(), early=True)
         if len(self._waves) > self.max_entries:
             self._drop_wave(self._waves.popleft(), early=True)
         return True
+
+    def _add_to_wave(self, kept: _Entry) -> None:
+        assert kept.wave_key is not None
+        self._waves.append(kept)
+        self._by_wave.setdefault(kept.wave_key, []).append(kept)
+        minutes = self._wave_minutes.setdefault(kept.wave_key, {})
+        minutes[int(kept.at // 60)] = minutes.get(int(kept.at // 60), 0) + 1
 
     def flag(self, case_ids: Iterable[str]) -> None:
         for case_id in case_ids:
