@@ -49,7 +49,7 @@ LAMBDA_ENV = {
     "POWERTOOLS_LOG_LEVEL": "INFO",
 }
 RUNS = 5
-COLD_IMPORTS_PER_RUN = 3
+COLD_IMPORTS_PER_RUN = 5
 REQUESTS = 1500
 IMPORT_TARGET = 1.30  # the webhook's import, as a multiple of the minimal handler's
 CPU_TARGET = 2.0  # its CPU per request, likewise
@@ -175,7 +175,7 @@ def _fresh(which: str, overrides: dict[str, str], task_root: Path) -> dict[str, 
            "PYTHONPATH": os.pathsep.join([str(task_root), str(REPO / "infra"), str(REPO)])}
     env.pop("AWS_ENDPOINT_URL", None)
     figures: dict[str, float] = {}
-    # A cold import is a fraction of a second but swings by tens of ms on this VM: more samples of it.
+    # A cold import is a fraction of a second but its upper tail reaches +30 % on this VM: more samples of it.
     cold = [_run_child("cold", which, env) for _ in range(COLD_IMPORTS_PER_RUN)]
     for key in cold[0]:
         figures[key] = statistics.median(sample[key] for sample in cold)
