@@ -3,6 +3,8 @@ read back by other invocations), calls per batch, atomicity of the rare writes, 
 
 from __future__ import annotations
 
+import random
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -174,6 +176,38 @@ def test_a_journal_write_that_returns_late_is_written_again_within_the_readers_o
     assert writes.count("PutItem") == 1
 
 
+def test_a_cold_start_at_volume_reads_on_in_parallel_slices_and_keeps_every_post_once(aws: AwsEnv) -> None:
+    dice = random.Random(3)
+    clock = Clock(NOW - timedelta(hours=4))
+    writer, _ = container(aws, clock)
+    written: list[JournalEntry] = []
+    for minutes_ago in range(235, 0, -5):  # every 5 minutes for 4 hours: ~1.5 MB of journal in the last hour
+        clock.now = NOW - timedelta(minutes=minutes_ago)
+        for n in range(150 if minutes_ago > 60 else 700):
+            post = JournalEntry(f"c-{minutes_ago}-{n}", clock.now, f"x:{n % 40}", "p:t1", "normal",
+                                signature=tuple(dice.getrandbits(16) for _ in range(64)),
+                                wave_key="acct#delivery" if n % 4 == 0 else None,
+                                wave_post=WavePost(f"c-{minutes_ago}-{n}", clock.now, ("colis",), 12, "Client",
+                                                   "Où est mon colis " * 6) if n % 4 == 0 else None)
+            writer.journal(post, 10**10)
+            written.append(post)
+        writer.flush()
+    clock.now = NOW
+    cold, _ = container(aws, clock)
+    threads: list[str] = []
+    cold._db.meta.events.register("provide-client-params.dynamodb.Query",
+                                  lambda **_: threads.append(threading.current_thread().name))
+    cold.refresh()
+    assert any(name.startswith("journal") for name in threads), "past a page, slices are read in parallel"
+    recent = [post for post in written if post.at >= NOW - timedelta(hours=1)]
+    waves = [post for post in written if post.wave_key]
+    assert len(cold.window) == len({p.case_id for p in recent} | {p.case_id for p in waves})
+    assert len(cold.window.wave_posts("acct#delivery", NOW - timedelta(hours=5), 10**6)) == len(waves)
+    first, last = f"M#{NOW - timedelta(hours=1):%Y%m%d%H%M}", f"M#{NOW:%Y%m%d%H%M}"
+    assert sum(cold.window.author_minutes("x:0", first, last).values()) == sum(p.author == "x:0" for p in recent)
+    assert cold.window.similar(recent[-1].signature or (), NOW - timedelta(hours=1), 5)[0].case_id == recent[-1].case_id
+
+
 def test_a_cold_start_reads_the_journal_back_over_its_retention(aws: AwsEnv) -> None:
     clock = Clock(NOW - timedelta(hours=5))
     writer, _ = container(aws, clock)
@@ -184,15 +218,17 @@ def test_a_cold_start_reads_the_journal_back_over_its_retention(aws: AwsEnv) -> 
         writer.journal(entry(f"plain-{hours_ago}", clock.now, author=f"x:{hours_ago}"), 10**10)
         writer.flush()
     cold, _ = container(aws, clock)
-    queries: list[dict[str, Any]] = []
-    cold._db.meta.events.register("provide-client-params.dynamodb.Query", lambda params, **_: queries.append(params))
+    queries: list[tuple[str, dict[str, Any]]] = []
+    cold._db.meta.events.register("provide-client-params.dynamodb.Query", lambda params, **_: queries.append(
+        (threading.current_thread().name, params)))
     cold.refresh()
-    # The hours before the recent one without their signatures, then the recent hour whole; a partition a
-    # day (one more query for each range that crosses midnight).
-    older = [q for q in queries if "ProjectionExpression" in q]
-    recent = [q for q in queries if "ProjectionExpression" not in q]
+    # A small journal: one Query a day for the hours before the recent one, without their signatures, and
+    # one for the recent hour, whole; no thread of its own.
+    older = [q for _, q in queries if "ProjectionExpression" in q]
+    recent = [q for _, q in queries if "ProjectionExpression" not in q]
     assert len(older) == len({f"{NOW - timedelta(hours=h):%Y%m%d}" for h in (4, 1)})
     assert len(recent) == len({f"{NOW - timedelta(hours=h):%Y%m%d}" for h in (1, 0)})
+    assert {name for name, _ in queries} == {threading.current_thread().name}
     for query in older:
         names = query.get("ExpressionAttributeNames", {})
         projected = {names.get(name.strip(), name.strip()) for name in query["ProjectionExpression"].split(",")}

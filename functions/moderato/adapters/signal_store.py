@@ -44,7 +44,9 @@ import json
 import logging
 import uuid
 import zlib
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -70,6 +72,10 @@ BATCH_GET_SIZE = 100  # DynamoDB's limit per batch_get_item
 JOURNAL_OVERLAP = timedelta(seconds=5)
 JOURNAL_LATE_WRITE = timedelta(seconds=2)
 JOURNAL_REWRITES = 3
+# A cold start at volume reads hours of journal: past its first page, in slices of this span, several at
+# once, so the pages' round trips (about 116 of 1 MB at 50 posts/s over 4 hours) overlap (bench_signals).
+COLD_READ_SLICE = timedelta(minutes=30)
+COLD_READ_THREADS = 4
 JOURNAL_ITEM_ENTRIES = 250  # entries per journal item: about 100 KB at most, far below DynamoDB's 400 KB
 _SIGNATURE_BYTES = PERMUTATIONS * VALUE_BITS // 8
 
@@ -102,6 +108,21 @@ def _wave_state(item: dict[str, Any]) -> WaveState:
                      started_at=_epoch_attribute(item, "started_at") or datetime.fromtimestamp(0, UTC),
                      starter=item.get("starter", {}).get("S", ""),
                      last_active_at=_epoch_attribute(item, "last_active_at"))
+
+
+_Slice = tuple[datetime, datetime, bool]  # since, until, without signatures
+
+
+def _slices(since: datetime, until: datetime, without_signatures: bool) -> list[_Slice]:
+    """``since`` to ``until`` in spans of COLD_READ_SLICE at most (none if empty), for reading in parallel.
+    Consecutive slices share a bound: ``BETWEEN`` takes an item stamped on it into the later slice only,
+    its key being the bound followed by "#<batch>"."""
+    slices = []
+    while since < until:
+        end = min(until, since + COLD_READ_SLICE)
+        slices.append((since, end, without_signatures))
+        since = end
+    return slices
 
 
 def _journal_partitions(since: datetime, until: datetime) -> list[str]:
@@ -196,13 +217,15 @@ class DynamoSignalStore:
         else:
             since = self._read_through - JOURNAL_OVERLAP
         recent_since = now - self.window.recent
-        if since < recent_since:
-            # Before the recent horizon only wave posts are kept, and no fingerprint: their items are read
-            # without the signatures (most of an item's bytes; DynamoDB bills the read the same, but the
-            # function receives, parses and decodes less than half of it).
-            self._read_journal(since, recent_since, now, without_signatures=True)
-            since = recent_since
-        self._read_journal(since, now, now)
+        # Before the recent horizon only wave posts are kept, and no fingerprint: their items are read
+        # without the signatures (most of an item's bytes; DynamoDB bills the read the same, but the
+        # function receives, parses and decodes less than half of it).
+        for start, until, without_signatures in ((since, min(recent_since, now), True),
+                                                 (max(since, recent_since), now, False)):
+            if start < until:
+                for items in self._journal_pages(start, until, without_signatures, now):
+                    for item in items:
+                        self._read_journal_item(item, now)
         self._read_through = now
         dropped = self.window.dropped
         self.window.prune(now)
@@ -210,25 +233,64 @@ class DynamoSignalStore:
             logger.warning("signal window full: oldest posts dropped early",
                            extra={"held": len(self.window), "dropped": self.window.dropped})
 
-    def _read_journal(self, since: datetime, until: datetime, now: datetime, without_signatures: bool = False) -> None:
-        """Every journal item stamped after ``since`` (up to ``until`` when it is not ``now``), paged."""
+    def _journal_pages(self, since: datetime, until: datetime, without_signatures: bool,
+                       now: datetime) -> Iterator[list[dict[str, Any]]]:
+        """The journal items stamped from ``since`` to ``until``, in time order. A range that holds more than
+        a page (a cold start at volume) is read on from where the first page stopped in slices, several at
+        once; a small one costs one Query a day, as a warm refresh does."""
+        first, *others = _journal_partitions(since, until)
+        response = self._db.query(**self._journal_query(first, since, until, without_signatures, now))
+        items = response.get("Items", [])
+        yield items
+        if "LastEvaluatedKey" in response and items:
+            resume = _parse(items[-1]["sk"]["S"].split("#", 1)[0])  # re-read from its stamp: skipped by batch id
+            yield from self._read_ahead(_slices(resume, until, without_signatures), now)
+            return
+        for partition in others:
+            yield self._partition_items(partition, since, until, without_signatures, now)
+
+    def _read_ahead(self, slices: list[_Slice], now: datetime) -> Iterator[list[dict[str, Any]]]:
+        """Slices fetched by COLD_READ_THREADS at once and handed over in time order (the window keeps its
+        posts in the order they came), at most COLD_READ_THREADS slices ahead. In Lambda each thread's calls
+        are traced under the invocation's segment (the X-Ray SDK derives it from the environment in every
+        thread)."""
+        with ThreadPoolExecutor(max_workers=COLD_READ_THREADS, thread_name_prefix="journal") as pool:
+            pending = deque(pool.submit(self._journal_items, *piece, now) for piece in slices[:COLD_READ_THREADS])
+            for piece in slices[COLD_READ_THREADS:]:
+                yield pending.popleft().result()
+                pending.append(pool.submit(self._journal_items, *piece, now))
+            while pending:
+                yield pending.popleft().result()
+
+    def _journal_items(self, since: datetime, until: datetime, without_signatures: bool,
+                       now: datetime) -> list[dict[str, Any]]:
+        return [item for partition in _journal_partitions(since, until)
+                for item in self._partition_items(partition, since, until, without_signatures, now)]
+
+    def _partition_items(self, partition: str, since: datetime, until: datetime, without_signatures: bool,
+                         now: datetime) -> list[dict[str, Any]]:
+        request = self._journal_query(partition, since, until, without_signatures, now)
+        items: list[dict[str, Any]] = []
+        while True:
+            response = self._db.query(**request)
+            items.extend(response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return items
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def _journal_query(self, partition: str, since: datetime, until: datetime, without_signatures: bool,
+                       now: datetime) -> dict[str, Any]:
+        """Items of ``partition`` stamped after ``since``, up to ``until`` unless it is ``now`` (a writer's
+        clock may run a little ahead of ours)."""
         bounded = until < now
-        for partition in _journal_partitions(since, until):
-            request: dict[str, Any] = {
-                "TableName": self._table,
-                "KeyConditionExpression": "pk = :pk AND " + ("sk BETWEEN :since AND :until" if bounded
-                                                             else "sk > :since"),
-                "ExpressionAttributeValues": {":pk": _s(partition), ":since": _s(_iso(since)),
-                                              **({":until": _s(_iso(until))} if bounded else {})}}
-            if without_signatures:
-                request.update(ProjectionExpression="pk, sk, #d", ExpressionAttributeNames={"#d": "d"})
-            while True:
-                response = self._db.query(**request)
-                for item in response.get("Items", []):
-                    self._read_journal_item(item, now)
-                if "LastEvaluatedKey" not in response:
-                    break
-                request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND " + ("sk BETWEEN :since AND :until" if bounded else "sk > :since"),
+            "ExpressionAttributeValues": {":pk": _s(partition), ":since": _s(_iso(since)),
+                                          **({":until": _s(_iso(until))} if bounded else {})}}
+        if without_signatures:
+            request.update(ProjectionExpression="pk, sk, #d", ExpressionAttributeNames={"#d": "d"})
+        return request
 
     def _read_journal_item(self, item: dict[str, Any], now: datetime) -> None:
         at, batch_id = item["sk"]["S"].split("#", 1)
