@@ -8,6 +8,8 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from moderato.adapters.signal_store import DynamoSignalStore, decode_journal
 from moderato.models import Author, Label, Post, Verdict
 from moderato.settings import load_brand_accounts
@@ -176,13 +178,17 @@ def test_a_journal_write_that_returns_late_is_written_again_within_the_readers_o
     assert writes.count("PutItem") == 1
 
 
-def test_a_cold_start_at_volume_reads_on_in_parallel_slices_and_keeps_every_post_once(aws: AwsEnv) -> None:
+# Any hour, and just before 01:00 UTC, when the recent hour's first day holds two minutes of it: the
+# next day's partition, not the first, is the one with more than a page.
+@pytest.mark.parametrize("now", [NOW, NOW.replace(hour=0, minute=58)], ids=["now", "after-midnight"])
+def test_a_cold_start_at_volume_reads_on_in_parallel_slices_and_keeps_every_post_once(aws: AwsEnv,
+                                                                                       now: datetime) -> None:
     dice = random.Random(3)
-    clock = Clock(NOW - timedelta(hours=4))
+    clock = Clock(now - timedelta(hours=4))
     writer, _ = container(aws, clock)
     written: list[JournalEntry] = []
     for minutes_ago in range(235, 0, -5):  # every 5 minutes for 4 hours: ~1.5 MB of journal in the last hour
-        clock.now = NOW - timedelta(minutes=minutes_ago)
+        clock.now = now - timedelta(minutes=minutes_ago)
         for n in range(150 if minutes_ago > 60 else 700):
             post = JournalEntry(f"c-{minutes_ago}-{n}", clock.now, f"x:{n % 40}", "p:t1", "normal",
                                 signature=tuple(dice.getrandbits(16) for _ in range(64)),
@@ -192,20 +198,20 @@ def test_a_cold_start_at_volume_reads_on_in_parallel_slices_and_keeps_every_post
             writer.journal(post, 10**10)
             written.append(post)
         writer.flush()
-    clock.now = NOW
+    clock.now = now
     cold, _ = container(aws, clock)
     threads: list[str] = []
     cold._db.meta.events.register("provide-client-params.dynamodb.Query",
                                   lambda **_: threads.append(threading.current_thread().name))
     cold.refresh()
     assert any(name.startswith("journal") for name in threads), "past a page, slices are read in parallel"
-    recent = [post for post in written if post.at >= NOW - timedelta(hours=1)]
+    recent = [post for post in written if post.at >= now - timedelta(hours=1)]
     waves = [post for post in written if post.wave_key]
     assert len(cold.window) == len({p.case_id for p in recent} | {p.case_id for p in waves})
-    assert len(cold.window.wave_posts("acct#delivery", NOW - timedelta(hours=5), 10**6)) == len(waves)
-    first, last = f"M#{NOW - timedelta(hours=1):%Y%m%d%H%M}", f"M#{NOW:%Y%m%d%H%M}"
+    assert len(cold.window.wave_posts("acct#delivery", now - timedelta(hours=5), 10**6)) == len(waves)
+    first, last = f"M#{now - timedelta(hours=1):%Y%m%d%H%M}", f"M#{now:%Y%m%d%H%M}"
     assert sum(cold.window.author_minutes("x:0", first, last).values()) == sum(p.author == "x:0" for p in recent)
-    assert cold.window.similar(recent[-1].signature or (), NOW - timedelta(hours=1), 5)[0].case_id == recent[-1].case_id
+    assert cold.window.similar(recent[-1].signature or (), now - timedelta(hours=1), 5)[0].case_id == recent[-1].case_id
 
 
 def test_a_cold_start_reads_the_journal_back_over_its_retention(aws: AwsEnv) -> None:

@@ -215,7 +215,8 @@ class DynamoSignalStore:
             since = now - self.window.waves
             self.window.known_since = since
         else:
-            since = self._read_through - JOURNAL_OVERLAP
+            # Not past the waves' horizon after a long idle: nothing older is kept.
+            since = max(self._read_through - JOURNAL_OVERLAP, now - self.window.waves)
         recent_since = now - self.window.recent
         # Before the recent horizon only wave posts are kept, and no fingerprint: their items are read
         # without the signatures (most of an item's bytes; DynamoDB bills the read the same, but the
@@ -235,32 +236,35 @@ class DynamoSignalStore:
 
     def _journal_pages(self, since: datetime, until: datetime, without_signatures: bool,
                        now: datetime) -> Iterator[list[dict[str, Any]]]:
-        """The journal items stamped from ``since`` to ``until``, in time order. A range that holds more than
-        a page (a cold start at volume) is read on from where the first page stopped in slices, several at
-        once; a small one costs one Query a day, as a warm refresh does."""
-        first, *others = _journal_partitions(since, until)
-        response = self._db.query(**self._journal_query(first, since, until, without_signatures, now))
-        items = response.get("Items", [])
-        yield items
-        if "LastEvaluatedKey" in response and items:
-            resume = _parse(items[-1]["sk"]["S"].split("#", 1)[0])  # re-read from its stamp: skipped by batch id
-            yield from self._read_ahead(_slices(resume, until, without_signatures), now)
-            return
-        for partition in others:
-            yield self._partition_items(partition, since, until, without_signatures, now)
+        """The journal items stamped from ``since`` to ``until``, in time order. Once a day's first page
+        shows more to come (a cold start at volume), the rest of the range is read in slices, several at
+        once; a small range costs one Query a day, as a warm refresh does."""
+        for partition in _journal_partitions(since, until):
+            response = self._db.query(**self._journal_query(partition, since, until, without_signatures, now))
+            items = response.get("Items", [])
+            yield items
+            if "LastEvaluatedKey" in response:
+                # From the last item's stamp: an item read again is skipped by its batch id.
+                resume = _parse(items[-1]["sk"]["S"].split("#", 1)[0]) if items else since
+                yield from self._read_ahead(_slices(resume, until, without_signatures), now)
+                return
 
     def _read_ahead(self, slices: list[_Slice], now: datetime) -> Iterator[list[dict[str, Any]]]:
         """Slices fetched by COLD_READ_THREADS at once and handed over in time order (the window keeps its
         posts in the order they came), at most COLD_READ_THREADS slices ahead. In Lambda each thread's calls
         are traced under the invocation's segment (the X-Ray SDK derives it from the environment in every
-        thread)."""
-        with ThreadPoolExecutor(max_workers=COLD_READ_THREADS, thread_name_prefix="journal") as pool:
+        thread). If the reader stops (an error), what is still queued is dropped, not waited for."""
+        pool = ThreadPoolExecutor(max_workers=COLD_READ_THREADS, thread_name_prefix="journal")
+        try:
             pending = deque(pool.submit(self._journal_items, *piece, now) for piece in slices[:COLD_READ_THREADS])
             for piece in slices[COLD_READ_THREADS:]:
-                yield pending.popleft().result()
+                ready = pending.popleft().result()
                 pending.append(pool.submit(self._journal_items, *piece, now))
+                yield ready
             while pending:
                 yield pending.popleft().result()
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def _journal_items(self, since: datetime, until: datetime, without_signatures: bool,
                        now: datetime) -> list[dict[str, Any]]:
@@ -335,6 +339,8 @@ class DynamoSignalStore:
                          default=int((written + self.window.waves).timestamp()))
         for start in range(0, max(1, len(entries)), JOURNAL_ITEM_ENTRIES):
             batch_id = uuid.uuid4().hex[:16]
+            if start:
+                written = self._clock()  # each item's own stamp: its lateness is its own put's
             d, s = encode_journal(entries[start:start + JOURNAL_ITEM_ENTRIES], self._flags if start == 0 else [],
                                   written)
             attributes = {"d": {"B": d}, "expires_at": _n(expires_at), **({"s": {"B": s}} if s else {})}
