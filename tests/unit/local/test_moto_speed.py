@@ -194,3 +194,15 @@ def test_item_reads_answer_what_moto_s_serializer_answers(table: tuple[object, s
         expected.pop("ResponseMetadata")
         assert answer == expected, operation
     assert "LastEvaluatedKey" in dynamodb.query(**calls["query"])  # type: ignore[attr-defined]
+
+
+def test_response_classes_keep_their_method_names() -> None:
+    # Read once per class: the same names moto's own lookup finds, for the services the stack calls.
+    from moto.core import responses, utils
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.sqs.responses import SQSResponse
+
+    moto_speed.install()
+    for handler in (DynamoHandler, SQSResponse):
+        assert responses.method_names_from_class(handler) == utils.method_names_from_class(handler)
+    assert "query" in responses.method_names_from_class(DynamoHandler)
