@@ -59,6 +59,12 @@ def item_size(item: dict[str, Any] | None) -> int:
     return sum(len(name.encode("utf-8")) + value_size(value) for name, value in item.items())
 
 
+def query_read_units(size: float, consistent: bool = False) -> float:
+    """What a Query or Scan bills for items of ``size`` bytes in all: 4 KB units, at least one; half as
+    many when eventually consistent."""
+    return max(1, math.ceil(size / 4096)) * (1.0 if consistent else 0.5)
+
+
 def _kb(size: int) -> int:
     return max(1, math.ceil(size / 1024))
 
@@ -199,8 +205,7 @@ class AwsMeter:
         elif operation in ("Query", "Scan"):
             items = parsed.get("Items", [])
             size = sum(item_size(item) for item in items)
-            units = max(1, math.ceil(size / 4096)) * (1.0 if params.get("ConsistentRead") else 0.5)
-            self.rcu[params["TableName"]] += units
+            self.rcu[params["TableName"]] += query_read_units(size, bool(params.get("ConsistentRead")))
         elif operation == "BatchGetItem":
             for table, items in parsed.get("Responses", {}).items():
                 consistent = params["RequestItems"].get(table, {}).get("ConsistentRead", False)

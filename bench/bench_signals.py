@@ -19,7 +19,6 @@ import base64
 import bisect
 import gc
 import json
-import math
 import random
 import resource
 import threading
@@ -27,6 +26,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bench.aws_meter import item_size, query_read_units
 from bench.cost import FULL_VCPU_MB
 
 RATES = (10, 50)  # posts per second, sustained over the whole horizon
@@ -73,11 +73,6 @@ def _journal(rate: int, now: datetime, horizon: timedelta) -> list[dict[str, Any
     return items
 
 
-def _item_bytes(item: dict[str, Any]) -> int:
-    """DynamoDB's item size: attribute names plus values (binary and strings by length, numbers ~ digits)."""
-    return sum(len(name) + len(next(iter(value.values()))) for name, value in item.items())
-
-
 class PagingDynamoDB:
     """DynamoDB's side of the journal Query, answered to a real botocore client from a ``before-send`` hook:
     the partition's items after the start key, in key order, a page at a time (1 MB of items read), as
@@ -121,7 +116,7 @@ class PagingDynamoDB:
 
         while more(position) and size < PAGE_BYTES:
             page.append(self._items[position])
-            size += _item_bytes(self._items[position])  # read units count the whole item, projected or not
+            size += item_size(self._items[position])  # read units count the whole item, projected or not
             position += 1
         answer: dict[str, Any] = {"Items": [_wire(item, projection) for item in page], "Count": len(page),
                                   "ScannedCount": len(page)}
@@ -131,7 +126,7 @@ class PagingDynamoDB:
         with self._lock:
             self.pages += 1
             self.bytes += size
-            self.read_units += math.ceil(size / 4096) * 0.5  # eventually consistent: half a unit per 4 KB
+            self.read_units += query_read_units(size)  # eventually consistent, as the store reads
             self.server_cpu += time.thread_time() - begin
         return AWSResponse(request.url, 200, {"content-type": "application/x-amz-json-1.0"}, _Raw(body))
 

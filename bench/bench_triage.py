@@ -51,12 +51,11 @@ def overlap_read_units(journal_item_bytes: float, posts_per_second: float = SUST
     """Read units per post that each batch's refresh spends re-reading the journal's overlap, when every
     environment writes an item per batch of 10 at ``posts_per_second`` (3 quick batches here see little of
     it: a sustained rate does)."""
-    import math
-
+    from bench.aws_meter import query_read_units
     from moderato.adapters.signal_store import JOURNAL_OVERLAP
 
     items = JOURNAL_OVERLAP.total_seconds() * posts_per_second / 10
-    return max(1, math.ceil(items * journal_item_bytes / 4096)) * 0.5 / 10
+    return query_read_units(items * journal_item_bytes) / 10
 
 
 def _journal_item_bytes() -> float:

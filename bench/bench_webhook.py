@@ -159,13 +159,12 @@ def _task_root(root: Path, *, compiled: bool) -> Path:
     """What Lambda would run: functions/ as functions/Makefile packages it (with this interpreter standing in
     for the runtime's), and the bench beside it; or, not compiled, the sources alone."""
     no_bytecode = shutil.ignore_patterns("__pycache__", "*.pyc")
-    if compiled:
-        build_code(root)
-    else:
-        shutil.copytree(REPO / "functions", root, dirs_exist_ok=True, ignore=no_bytecode)
     shutil.copytree(REPO / "bench", root / "bench", ignore=no_bytecode)
     if compiled:
+        build_code(root)
         compileall.compile_dir(root / "bench", quiet=1, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+    else:
+        shutil.copytree(REPO / "functions", root, dirs_exist_ok=True, ignore=no_bytecode)
     return root
 
 

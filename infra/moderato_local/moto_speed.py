@@ -284,9 +284,6 @@ def _install_sqs() -> None:
     models.SQSBackend.send_message = send_message  # type: ignore[method-assign]
 
 
-# --- the server ----------------------------------------------------------------------------------
-
-
 # --- DynamoDB: item reads answered as JSON directly -----------------------------------------------
 
 _ITEM_READS = frozenset({"GetItem", "BatchGetItem", "Query", "Scan"})
@@ -317,6 +314,9 @@ def _install_item_read_answers() -> None:
 
     execute_result.moto_serializer = serialize  # type: ignore[attr-defined]  # what the tests compare with
     DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
+
+
+# --- the server ----------------------------------------------------------------------------------
 
 
 def _install_module_list() -> None:

@@ -136,30 +136,23 @@ class SignalWindow:
         kept = _Entry(entry, journaled or entry.at)
         self._by_case[kept.case_id] = kept
         if waves_only:
-            kept.signature = None
-            self._add_to_wave(kept)
-            if len(self._waves) > self.max_entries:
-                self._drop_wave(self._waves.popleft(), early=True)
-            return True
-        self._recent.append(kept)
-        self._by_author.setdefault(kept.author, []).append(kept)
-        if kept.signature is not None and entry.signature is not None:
-            for key in _band_keys(entry.signature):
-                self._by_band.setdefault(key, []).append(kept)
+            kept.signature = None  # past the recent horizon: no fingerprint, no author's rate
+        else:
+            self._recent.append(kept)
+            self._by_author.setdefault(kept.author, []).append(kept)
+            if kept.signature is not None and entry.signature is not None:
+                for key in _band_keys(entry.signature):
+                    self._by_band.setdefault(key, []).append(kept)
         if kept.wave_key is not None:
-            self._add_to_wave(kept)
+            self._waves.append(kept)
+            self._by_wave.setdefault(kept.wave_key, []).append(kept)
+            minutes = self._wave_minutes.setdefault(kept.wave_key, {})
+            minutes[int(kept.at // 60)] = minutes.get(int(kept.at // 60), 0) + 1
         if len(self._recent) > self.max_entries:
             self._drop_recent(self._recent.popleft(), early=True)
         if len(self._waves) > self.max_entries:
             self._drop_wave(self._waves.popleft(), early=True)
         return True
-
-    def _add_to_wave(self, kept: _Entry) -> None:
-        assert kept.wave_key is not None
-        self._waves.append(kept)
-        self._by_wave.setdefault(kept.wave_key, []).append(kept)
-        minutes = self._wave_minutes.setdefault(kept.wave_key, {})
-        minutes[int(kept.at // 60)] = minutes.get(int(kept.at // 60), 0) + 1
 
     def flag(self, case_ids: Iterable[str]) -> None:
         for case_id in case_ids:
